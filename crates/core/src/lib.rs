@@ -1,0 +1,11 @@
+//! acextream core: what the public server, the multiplexer and the CLI share —
+//! settings, the SQLite store, accounts, credential redaction and the engine client.
+
+pub mod accounts;
+pub mod engine;
+pub mod redact;
+pub mod settings;
+pub mod store;
+
+pub use settings::Settings;
+pub use store::{Store, StoreError};

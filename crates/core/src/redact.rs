@@ -1,0 +1,189 @@
+//! Masks credentials before anything reaches a log line.
+//!
+//! Xtream puts passwords in URLs by design (`/live/u/p/1.ts`, `?password=`), and
+//! errors from HTTP clients quote URLs whole. So redaction happens twice: precisely
+//! on request URIs ([`redact_uri`], used by the access log), and as a last line of
+//! defence on every formatted log line ([`redact_text`], applied by the log writer),
+//! which over-masks rather than miss.
+
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+/// What a masked secret is replaced with.
+pub const MASK: &str = "***";
+
+/// Query parameters whose values are secrets.
+const SECRET_PARAMS: &[&str] = &["password", "pass", "passwd", "pwd", "token", "api_key", "apikey"];
+
+/// First path segments of routes that are not `/{user}/{password}/{id}`.
+const NOT_LEGACY: &[&str] = &[
+    "api", "dashboard", "static", "ace", "epg", "health", "metrics", "live", "movie", "series",
+    "timeshift", "hls",
+];
+
+/// Masks the password in a request's path and query (`/live/u/p/1.ts?password=x`).
+pub fn redact_uri(path_and_query: &str) -> Cow<'_, str> {
+    let (path, query) = match path_and_query.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (path_and_query, None),
+    };
+    let path = redact_path(path);
+    let query = query.map(redact_query);
+    match (&path, &query) {
+        (Cow::Borrowed(_), None | Some(Cow::Borrowed(_))) => Cow::Borrowed(path_and_query),
+        _ => match query {
+            Some(q) => Cow::Owned(format!("{path}?{q}")),
+            None => Cow::Owned(path.into_owned()),
+        },
+    }
+}
+
+/// `/live/u/p/…`, `/movie/u/p/…`, `/series/u/p/…`, `/timeshift/u/p/…` and the
+/// legacy `/{u}/{p}/{id}` keep the user name and lose the password.
+fn redact_path(path: &str) -> Cow<'_, str> {
+    let segments: Vec<&str> = path.split('/').collect();
+    // segments[0] is "" for an absolute path.
+    if segments.len() < 4 || !segments[0].is_empty() {
+        return Cow::Borrowed(path);
+    }
+    let first = segments[1];
+    let password_at = if matches!(first, "live" | "movie" | "series" | "timeshift") {
+        (segments.len() >= 5).then_some(3)
+    } else if segments.len() == 4 && !NOT_LEGACY.contains(&first) && !segments[3].is_empty() {
+        Some(2)
+    } else {
+        None
+    };
+    match password_at {
+        Some(i) if segments[i] != MASK => {
+            let mut out = segments.clone();
+            out[i] = MASK;
+            Cow::Owned(out.join("/"))
+        }
+        _ => Cow::Borrowed(path),
+    }
+}
+
+fn redact_query(query: &str) -> Cow<'_, str> {
+    let mut changed = false;
+    let parts: Vec<Cow<'_, str>> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((k, v)) if !v.is_empty() && is_secret_param(k) => {
+                changed = true;
+                Cow::Owned(format!("{k}={MASK}"))
+            }
+            _ => Cow::Borrowed(pair),
+        })
+        .collect();
+    if changed {
+        Cow::Owned(parts.join("&"))
+    } else {
+        Cow::Borrowed(query)
+    }
+}
+
+fn is_secret_param(key: &str) -> bool {
+    SECRET_PARAMS.iter().any(|p| key.eq_ignore_ascii_case(p))
+}
+
+static PATTERNS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
+    let rules: [(&str, &str); 6] = [
+        // ?password=x / &pwd=x / password=x in free text
+        (
+            r#"(?i)(^|[?&\s;,"'(])((?:password|pass|passwd|pwd|token|api_key|apikey)=)[^&\s"',;)]+"#,
+            "${1}${2}***",
+        ),
+        // "password": "x" in JSON or Debug output
+        (
+            r#"(?i)("?(?:password|passwd|pwd|token)"?\s*[:=]\s*")[^"]*""#,
+            "${1}***\"",
+        ),
+        // scheme://user:secret@host
+        (r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]+:)[^@\s/]+@", "${1}***@"),
+        // Authorization: Basic xxx / Bearer xxx
+        (r"(?i)\b((?:basic|bearer)\s+)[A-Za-z0-9+/=._~-]{6,}", "${1}***"),
+        // /live/u/p/… and friends
+        (r"(/(?:live|movie|series|timeshift)/[^/\s?#]+/)[^/\s?#]+(/)", "${1}***${2}"),
+        // legacy /u/p/123[.ts] (over-masks /api/x/1 in free text, which is harmless)
+        (
+            r#"(^|[\s"'=(])(/[^/\s?#"']+/)[^/\s?#"']+(/\d+(?:\.(?:ts|m3u8))?(?:[\s"'?)]|$))"#,
+            "${1}${2}***${3}",
+        ),
+    ];
+    rules
+        .into_iter()
+        .filter_map(|(re, with)| Regex::new(re).ok().map(|re| (re, with)))
+        .collect()
+});
+
+/// Masks anything that looks like a credential in a free-text line.
+pub fn redact_text(line: &str) -> Cow<'_, str> {
+    let mut out = Cow::Borrowed(line);
+    for (re, with) in PATTERNS.iter() {
+        if re.is_match(&out) {
+            out = Cow::Owned(re.replace_all(&out, *with).into_owned());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xtream_stream_paths_lose_the_password() {
+        assert_eq!(redact_uri("/live/alice/s3cret/17.ts"), "/live/alice/***/17.ts");
+        assert_eq!(redact_uri("/movie/alice/s3cret/9.mkv"), "/movie/alice/***/9.mkv");
+        assert_eq!(redact_uri("/series/alice/s3cret/9.mp4"), "/series/alice/***/9.mp4");
+        assert_eq!(redact_uri("/alice/s3cret/17"), "/alice/***/17");
+        assert_eq!(redact_uri("/alice/s3cret/17.ts"), "/alice/***/17.ts");
+    }
+
+    #[test]
+    fn password_query_values_are_masked_wherever_they_are() {
+        assert_eq!(
+            redact_uri("/player_api.php?username=alice&password=s3cret&action=x"),
+            "/player_api.php?username=alice&password=***&action=x"
+        );
+        assert_eq!(redact_uri("/get.php?PASSWORD=s3cret"), "/get.php?PASSWORD=***");
+        assert_eq!(redact_uri("/ace/getstream?id=ab&token=t0k"), "/ace/getstream?id=ab&token=***");
+    }
+
+    #[test]
+    fn other_routes_are_left_alone() {
+        for uri in ["/api/channels/5", "/dashboard/users/3", "/static/css/app.css", "/health",
+            "/ace/getstream?id=abc", "/epg/channel/5"]
+        {
+            assert_eq!(redact_uri(uri), uri);
+            assert!(matches!(redact_uri(uri), Cow::Borrowed(_)));
+        }
+    }
+
+    #[test]
+    fn free_text_lines_lose_every_form_of_credential() {
+        let cases = [
+            ("GET /live/bob/hunter2/3.ts HTTP/1.1", "hunter2"),
+            ("error sending request for url (http://x/get.php?username=bob&password=hunter2)", "hunter2"),
+            ("upstream http://bob:hunter2@example.org/list.m3u failed", "hunter2"),
+            ("authorization: Basic Ym9iOmh1bnRlcjI=", "Ym9iOmh1bnRlcjI="),
+            (r#"{"username":"bob","password":"hunter2"}"#, "hunter2"),
+            ("path=/bob/hunter2/17.ts status=200", "hunter2"),
+            ("ACEXTREAM_ADMIN__PASSWORD set, password=hunter2", "hunter2"),
+        ];
+        for (line, secret) in cases {
+            let out = redact_text(line);
+            assert!(!out.contains(secret), "{line} -> {out}");
+            assert!(out.contains(MASK), "{line} -> {out}");
+        }
+    }
+
+    #[test]
+    fn lines_without_secrets_are_not_touched() {
+        let line = "stream opened content_id=94c2fd8fb9bc8f2fc71a2cbe9d4b866f227a0209 clients=3";
+        assert!(matches!(redact_text(line), Cow::Borrowed(_)));
+    }
+}

@@ -1,0 +1,394 @@
+//! The one typed settings tree: embedded defaults → TOML file → `ACEXTREAM_*` environment.
+//!
+//! Settings are a value built once at start-up and passed around, never a global.
+//! Every struct denies unknown fields, so a typo in the file fails start-up with a
+//! message naming the key and the file instead of being silently ignored.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+/// The file read when neither `--config` nor `$ACEXTREAM_CONFIG` names one.
+pub const DEFAULT_CONFIG_PATH: &str = "config/acextream.toml";
+/// The environment variable that names the settings file.
+pub const CONFIG_ENV: &str = "ACEXTREAM_CONFIG";
+/// Prefix of the environment overrides: `ACEXTREAM_<SECTION>__<KEY>`.
+pub const ENV_PREFIX: &str = "ACEXTREAM_";
+
+/// Why the settings could not be loaded: always one line naming the key or file.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// The file was named explicitly but does not exist.
+    #[error("settings file {0} does not exist")]
+    MissingFile(PathBuf),
+    /// A key is unknown, has the wrong type, or a value does not parse.
+    #[error("invalid settings: {0}")]
+    Invalid(String),
+}
+
+/// Every setting of acextream. Each section is documented in `config/acextream.toml`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// The public listener (Xtream API, playlists, guide, dashboard, admin REST).
+    pub server: ServerSettings,
+    /// The internal multiplexer listener and its streaming policy.
+    pub mux: MuxSettings,
+    /// The AceStream engine acextream talks to.
+    pub engine: EngineSettings,
+    /// Where the SQLite database lives.
+    pub database: DatabaseSettings,
+    /// The bootstrap administrator created on first start.
+    pub admin: AdminSettings,
+    /// Channel playlist sources.
+    pub sources: SourcesSettings,
+    /// XMLTV guide sources.
+    pub epg: EpgSettings,
+    /// Logging.
+    pub log: LogSettings,
+}
+
+/// The public listener.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSettings {
+    /// Address and port of the public listener.
+    pub bind: SocketAddr,
+    /// Base URL given to players in playlists (`http://tv.example.org:58055`); empty
+    /// means "the Host the request came in on".
+    pub public_url: Option<Url>,
+    /// IANA time zone of the wall-clock times shown to players (`Europe/Rome`).
+    pub timezone: String,
+    /// Believe `X-Forwarded-For/Host/Proto`: only behind a reverse proxy you run.
+    pub trust_forwarded_headers: bool,
+    /// Require an enabled user's credentials on the public `/ace/getstream`.
+    pub ace_proxy_auth: bool,
+    /// actix worker threads; 0 means one per CPU core.
+    pub workers: usize,
+    /// How long a shutdown waits for open connections before closing them.
+    #[serde(with = "humantime_serde")]
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([0, 0, 0, 0], 58055)),
+            public_url: None,
+            timezone: "UTC".into(),
+            trust_forwarded_headers: false,
+            ace_proxy_auth: true,
+            workers: 0,
+            shutdown_timeout: Duration::from_secs(3),
+        }
+    }
+}
+
+/// The internal multiplexer.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct MuxSettings {
+    /// Address of the internal listener; keep it on loopback.
+    pub bind: SocketAddr,
+    /// How long the engine may take to answer getstream and send the first bytes.
+    #[serde(with = "humantime_serde")]
+    pub response_timeout: Duration,
+    /// Silence on a running stream after which the engine session is re-opened.
+    #[serde(with = "humantime_serde")]
+    pub stall_timeout: Duration,
+    /// How many times a failed engine session is re-opened before viewers are cut.
+    pub max_reopens: u32,
+    /// How long the engine session stays open after its last viewer left.
+    #[serde(with = "humantime_serde")]
+    pub idle_grace: Duration,
+    /// Bytes a viewer may fall behind the live edge before it is moved forward.
+    pub max_client_lag_bytes: u64,
+    /// Bytes kept since the last PAT so a new viewer can start decoding at once.
+    pub instant_start_bytes: u64,
+    /// How long the engine's `stop` command may take before it is abandoned.
+    #[serde(with = "humantime_serde")]
+    pub stop_timeout: Duration,
+    /// How often the engine's statistics are polled for live streams.
+    #[serde(with = "humantime_serde")]
+    pub stat_interval: Duration,
+}
+
+impl Default for MuxSettings {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8001)),
+            response_timeout: Duration::from_secs(30),
+            stall_timeout: Duration::from_secs(15),
+            max_reopens: 3,
+            idle_grace: Duration::from_secs(10),
+            // About 8 s of a 4 Mbit/s stream.
+            max_client_lag_bytes: 4 * 1024 * 1024,
+            instant_start_bytes: 2 * 1024 * 1024,
+            stop_timeout: Duration::from_secs(3),
+            stat_interval: Duration::from_secs(3),
+        }
+    }
+}
+
+/// The AceStream engine.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct EngineSettings {
+    /// Base URL of the engine's HTTP API.
+    pub url: Url,
+    /// Timeout of short engine calls (health, stat, availability checks).
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        Self {
+            url: Url::parse("http://127.0.0.1:6878").unwrap_or_else(|_| unreachable!()),
+            request_timeout: Duration::from_secs(3),
+        }
+    }
+}
+
+/// The SQLite database.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseSettings {
+    /// Path of the database file; its directory is created when missing.
+    pub path: PathBuf,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            path: PathBuf::from("data/acextream.db"),
+        }
+    }
+}
+
+/// The bootstrap administrator.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminSettings {
+    /// Name of the admin account created when the database has no admin.
+    pub username: String,
+    /// Its password; when unset a random one is generated and printed once.
+    pub password: Option<Secret>,
+}
+
+impl Default for AdminSettings {
+    fn default() -> Self {
+        Self {
+            username: "admin".into(),
+            password: None,
+        }
+    }
+}
+
+/// Channel playlist sources.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SourcesSettings {
+    /// Playlist URLs added as sources on first start.
+    pub urls: Vec<String>,
+    /// Default interval between two refreshes of a source.
+    #[serde(with = "humantime_serde")]
+    pub refresh_interval: Duration,
+}
+
+impl Default for SourcesSettings {
+    fn default() -> Self {
+        Self {
+            urls: Vec::new(),
+            refresh_interval: Duration::from_secs(6 * 3600),
+        }
+    }
+}
+
+/// XMLTV guide sources.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct EpgSettings {
+    /// XMLTV URLs added as guide sources on first start, in priority order.
+    pub urls: Vec<String>,
+    /// Default interval between two refreshes of a guide source.
+    #[serde(with = "humantime_serde")]
+    pub refresh_interval: Duration,
+    /// Days of past programmes kept.
+    pub days_back: u32,
+    /// Days of future programmes kept.
+    pub days_ahead: u32,
+}
+
+impl Default for EpgSettings {
+    fn default() -> Self {
+        Self {
+            urls: Vec::new(),
+            refresh_interval: Duration::from_secs(12 * 3600),
+            days_back: 1,
+            days_ahead: 7,
+        }
+    }
+}
+
+/// Output format of the log.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Logging.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSettings {
+    /// Filter in `RUST_LOG` syntax (`info`, `acextream_mux=debug,info`); `RUST_LOG` wins.
+    pub level: String,
+    /// `text` or `json`.
+    pub format: LogFormat,
+    /// Log one line per HTTP request on the public port.
+    pub access_log: bool,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            level: "info".into(),
+            format: LogFormat::Text,
+            access_log: true,
+        }
+    }
+}
+
+/// A secret string: masked in `Debug` and in the printed settings.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    /// The secret itself; call only where it is used, never to log it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"********\"")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("********")
+    }
+}
+
+/// Where the settings file comes from, in order of precedence.
+pub fn config_path(explicit: Option<&Path>) -> Option<(PathBuf, bool)> {
+    if let Some(path) = explicit {
+        return Some((path.to_path_buf(), true));
+    }
+    if let Some(path) = std::env::var_os(CONFIG_ENV).filter(|p| !p.is_empty()) {
+        return Some((PathBuf::from(path), true));
+    }
+    let default = PathBuf::from(DEFAULT_CONFIG_PATH);
+    default.exists().then_some((default, false))
+}
+
+impl Settings {
+    /// Loads defaults, then the settings file (see [`config_path`]), then the environment.
+    pub fn load(explicit: Option<&Path>) -> Result<Self, SettingsError> {
+        let file = config_path(explicit);
+        if let Some((path, true)) = &file
+            && !path.exists()
+        {
+            return Err(SettingsError::MissingFile(path.clone()));
+        }
+        let mut figment = Figment::new();
+        if let Some((path, _)) = &file {
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        Self::from_figment(figment.merge(env_provider()))
+    }
+
+    /// Loads settings from a TOML string only (tests and the dashboard's validation).
+    pub fn from_toml(text: &str) -> Result<Self, SettingsError> {
+        Self::from_figment(Figment::new().merge(Toml::string(text)))
+    }
+
+    fn from_figment(figment: Figment) -> Result<Self, SettingsError> {
+        let settings: Settings = figment.extract().map_err(|e| {
+            // figment lists every error; the first one is the one worth a line.
+            let first = e.into_iter().next();
+            SettingsError::Invalid(first.map(|e| e.to_string()).unwrap_or_default())
+        })?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks what the types alone cannot.
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        let bad = |key: &str, why: &str| Err(SettingsError::Invalid(format!("{key}: {why}")));
+        if jiff::tz::TimeZone::get(&self.server.timezone).is_err() {
+            return bad("server.timezone", "not an IANA time zone name");
+        }
+        if let Some(url) = &self.server.public_url
+            && !matches!(url.scheme(), "http" | "https")
+        {
+            return bad("server.public_url", "must be an http:// or https:// URL");
+        }
+        if !matches!(self.engine.url.scheme(), "http" | "https") {
+            return bad("engine.url", "must be an http:// or https:// URL");
+        }
+        if self.server.bind.port() != 0 && self.server.bind == self.mux.bind {
+            return bad("mux.bind", "must differ from server.bind");
+        }
+        if self.mux.stall_timeout.is_zero() || self.mux.response_timeout.is_zero() {
+            return bad("mux", "timeouts must be greater than zero");
+        }
+        if self.mux.max_client_lag_bytes < 188 * 64 {
+            return bad("mux.max_client_lag_bytes", "must be at least 12032 bytes");
+        }
+        if self.admin.username.trim().is_empty() {
+            return bad("admin.username", "must not be empty");
+        }
+        if self.database.path.as_os_str().is_empty() {
+            return bad("database.path", "must not be empty");
+        }
+        Ok(())
+    }
+
+    /// The effective settings as TOML, secrets masked (`acextream config`).
+    pub fn to_masked_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot print settings: {e}\n"))
+    }
+
+    /// The configured wall-clock time zone (validated at load).
+    pub fn time_zone(&self) -> jiff::tz::TimeZone {
+        jiff::tz::TimeZone::get(&self.server.timezone).unwrap_or(jiff::tz::TimeZone::UTC)
+    }
+}
+
+/// `ACEXTREAM_SERVER__BIND=…` → `server.bind`; `ACEXTREAM_CONFIG` names the file, not a key.
+fn env_provider() -> Env {
+    Env::prefixed(ENV_PREFIX)
+        .ignore(&["CONFIG"])
+        .split("__")
+}
+
+#[cfg(test)]
+mod tests;

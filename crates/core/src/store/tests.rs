@@ -1,0 +1,96 @@
+//! Opening, migrating and failing to open the database.
+
+use super::*;
+
+fn user_version(path: &Path) -> i64 {
+    let c = Connection::open(path).unwrap();
+    c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap()
+}
+
+#[test]
+fn a_fresh_database_is_created_with_its_directory_and_migrated() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nested/dir/acextream.db");
+    let store = Store::open(&path).unwrap();
+    assert!(path.exists());
+    assert_eq!(user_version(&path), migrations_len());
+    let tables: Vec<String> = store
+        .run_blocking(|c| {
+            let mut st = c.prepare("SELECT name FROM sqlite_master WHERE type='table'")?;
+            let rows = st.query_map([], |r| r.get(0))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .unwrap();
+    for t in [
+        "users", "channels", "categories", "sources", "epg_sources", "epg_programmes",
+        "settings", "sessions",
+    ] {
+        assert!(tables.iter().any(|x| x == t), "missing table {t}: {tables:?}");
+    }
+    let mode: String = store
+        .run_blocking(|c| Ok(c.query_row("PRAGMA journal_mode", [], |r| r.get(0))?))
+        .unwrap();
+    assert_eq!(mode.to_lowercase(), "wal");
+}
+
+#[test]
+fn reopening_a_migrated_database_keeps_its_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.db");
+    let store = Store::open(&path).unwrap();
+    store
+        .run_blocking(|c| {
+            c.execute("INSERT INTO categories (name) VALUES ('Sport')", [])?;
+            Ok(())
+        })
+        .unwrap();
+    drop(store);
+    let store = Store::open(&path).unwrap();
+    let n: i64 = store
+        .run_blocking(|c| Ok(c.query_row("SELECT count(*) FROM categories", [], |r| r.get(0))?))
+        .unwrap();
+    assert_eq!(n, 1);
+    assert_eq!(user_version(&path), migrations_len());
+}
+
+#[test]
+fn a_file_that_is_not_sqlite_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("junk.db");
+    std::fs::write(&path, vec![b'x'; 4096]).unwrap();
+    let err = Store::open(&path).err().expect("junk must not open");
+    assert!(matches!(err, StoreError::NotSqlite(_)), "{err:?}");
+    assert!(err.to_string().contains("is not an SQLite database"));
+}
+
+#[test]
+fn a_read_only_database_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ro.db");
+    // A database from an older version (no schema yet) that cannot be written to.
+    Connection::open(&path).unwrap().execute_batch("CREATE TABLE t (x)").unwrap();
+    let err = Store::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .err()
+        .expect("read-only must not open");
+    assert!(matches!(err, StoreError::ReadOnly(_)), "{err:?}");
+}
+
+#[test]
+fn a_directory_in_place_of_the_file_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = Store::open(dir.path()).err().expect("a directory must not open");
+    assert!(err.to_string().contains("directory"), "{err}");
+}
+
+#[test]
+fn a_database_from_a_newer_version_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("new.db");
+    Connection::open(&path).unwrap().execute_batch("PRAGMA user_version = 999").unwrap();
+    let err = Store::open(&path).err().expect("newer schema must not open");
+    assert!(err.to_string().contains("migrate"), "{err}");
+}
+
+fn migrations_len() -> i64 {
+    1
+}

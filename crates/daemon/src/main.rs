@@ -1,0 +1,1 @@
+fn main() { acextream_daemon::placeholder(); }
