@@ -1,1 +1,5 @@
-fn main() { acextream_daemon::placeholder(); }
+//! The `acextream` binary: everything lives in the `acextream-daemon` library.
+
+fn main() -> std::process::ExitCode {
+    acextream_daemon::run()
+}

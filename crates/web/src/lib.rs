@@ -1,1 +1,60 @@
-//! placeholder
+//! The public listener (actix-web): Xtream API, playlists, guide, stream URLs, the
+//! reverse proxy to the multiplexer, the dashboard and the admin REST API.
+//!
+//! Request pipeline, in order: access log (credentials masked) → route → for `/api`
+//! the admin guard → handler. Shared state is built once outside the worker factory
+//! and cloned into each worker as `web::Data`.
+
+pub mod access_log;
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod health;
+pub mod net;
+pub mod proxy;
+pub mod state;
+
+use std::net::TcpListener;
+
+use actix_web::{App, HttpServer, dev::Server, middleware, web};
+
+pub use state::AppState;
+
+/// Registers every route of the public side.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/health").route(web::get().to(health::health)))
+        .configure(proxy::config)
+        .service(
+            web::scope("/api")
+                .wrap(middleware::from_fn(auth::require_admin))
+                .configure(api::config),
+        );
+}
+
+/// Builds the public server on an already-bound listener (tests bind port 0).
+/// Signals are handled by the daemon, which stops this server through its handle.
+pub fn server(state: AppState, listener: TcpListener) -> std::io::Result<Server> {
+    let settings = state.settings.clone();
+    let data = web::Data::new(state);
+    let access_log = settings.log.access_log;
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .app_data(web::QueryConfig::default().error_handler(error::query_error))
+            .app_data(web::JsonConfig::default().error_handler(error::json_error))
+            .wrap(middleware::Condition::new(
+                access_log,
+                middleware::from_fn(access_log::log_request),
+            ))
+            .configure(routes)
+            .default_service(web::to(error::not_found))
+    })
+    .listen(listener)?
+    .disable_signals()
+    // Live streams never finish on their own: a drain must be bounded.
+    .shutdown_timeout(settings.server.shutdown_timeout.as_secs().max(1));
+    if settings.server.workers > 0 {
+        server = server.workers(settings.server.workers);
+    }
+    Ok(server.run())
+}

@@ -1,0 +1,105 @@
+//! Logging: tracing-subscriber with the level from `RUST_LOG` or the settings, text
+//! or JSON lines, and a writer that masks credentials in every line it writes.
+
+use std::io::{self, Write};
+
+use acextream_core::redact::redact_text;
+use acextream_core::settings::{LogFormat, LogSettings};
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::MakeWriter;
+
+/// Installs the global subscriber. Logs go to standard error (systemd's journal
+/// keeps them); standard output stays for command results.
+pub fn init(settings: &LogSettings) {
+    let filter = EnvFilter::try_from_default_env()
+        .or_else(|_| EnvFilter::try_new(&settings.level))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        // Colour only for a person at a terminal; journald and files get plain text.
+        .with_ansi(io::IsTerminal::is_terminal(&io::stderr()))
+        .with_writer(RedactingMakeWriter(io::stderr));
+    // A second init (tests) keeps the first subscriber: that is fine.
+    let _ = match settings.format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+/// Wraps a `MakeWriter` so each formatted event is redacted before it is written.
+#[derive(Clone)]
+pub struct RedactingMakeWriter<M>(pub M);
+
+impl<'a, M: MakeWriter<'a>> MakeWriter<'a> for RedactingMakeWriter<M> {
+    type Writer = RedactingWriter<M::Writer>;
+    fn make_writer(&'a self) -> Self::Writer {
+        RedactingWriter(self.0.make_writer())
+    }
+}
+
+/// tracing-subscriber formats a whole event into one buffer and writes it with a
+/// single `write_all`, so each `write` here sees whole lines.
+pub struct RedactingWriter<W>(pub W);
+
+impl<W: Write> Write for RedactingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        self.0.write_all(redact_text(&text).as_bytes())?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Capture(Arc<Mutex<Vec<u8>>>);
+    impl Write for Capture {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn no_password_reaches_a_log_line_through_the_real_subscriber() {
+        let capture = Capture::default();
+        let sink = capture.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(RedactingMakeWriter(move || sink.clone()))
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::info!(uri = "/live/bob/hunter2/17.ts", "request");
+            tracing::info!("GET /player_api.php?username=bob&password=hunter2");
+            tracing::warn!(error = "error for url (http://bob:hunter2@example.org/x.m3u)", "fetch failed");
+            tracing::info!(path = "/bob/hunter2/17", "legacy");
+        });
+        let out = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(out.lines().count(), 4, "{out}");
+        assert!(!out.contains("hunter2"), "{out}");
+        assert!(out.contains("/live/bob/***/17.ts"), "{out}");
+    }
+
+    #[test]
+    fn json_lines_are_redacted_too() {
+        let capture = Capture::default();
+        let sink = capture.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_writer(RedactingMakeWriter(move || sink.clone()))
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::info!(password = "hunter2", uri = "/x?password=hunter2", "oops");
+        });
+        let out = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+        assert!(!out.contains("hunter2"), "{out}");
+    }
+}

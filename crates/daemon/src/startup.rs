@@ -1,0 +1,172 @@
+//! Start-up: open the store, create the bootstrap admin, bind both listeners and
+//! run them until a shutdown signal — then stop both within a bounded time.
+//!
+//! [`Application::build`] binds the sockets itself and reports the real addresses,
+//! so tests start it on port 0; [`Application::run_until`] takes the shutdown
+//! future as a parameter, so tests stop it themselves.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use acextream_core::accounts::Accounts;
+use acextream_core::engine::EngineClient;
+use acextream_core::{Settings, Store};
+use acextream_mux::Mux;
+use acextream_web::AppState;
+use anyhow::Context;
+use tokio::sync::oneshot;
+
+/// Upper bound of a whole shutdown, whatever the drains are doing.
+pub const SHUTDOWN_BOUND: Duration = Duration::from_secs(5);
+
+/// Both listeners, bound and ready to run.
+pub struct Application {
+    public_addr: SocketAddr,
+    mux_addr: SocketAddr,
+    web: actix_web::dev::Server,
+    mux: Arc<Mux>,
+    mux_listener: tokio::net::TcpListener,
+    drain: Duration,
+}
+
+impl Application {
+    /// Opens the database, ensures an admin exists, binds both listeners.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let settings = Arc::new(settings);
+        let db_path = settings.database.path.clone();
+        let store = tokio::task::spawn_blocking(move || Store::open(&db_path))
+            .await
+            .context("opening the database")??;
+        tracing::info!(path = %store.path().display(), "database ready");
+
+        let accounts = Accounts::new(store.clone());
+        if let Some(admin) = accounts.ensure_bootstrap_admin(&settings.admin).await? {
+            announce_admin(&admin);
+        }
+
+        let engine = EngineClient::new(&settings.engine)?;
+        // Bind the internal listener first: the public side needs its real address.
+        let mux_listener = tokio::net::TcpListener::bind(settings.mux.bind)
+            .await
+            .with_context(|| format!("cannot listen on {} (mux.bind)", settings.mux.bind))?;
+        let mux_addr = mux_listener.local_addr()?;
+        if !mux_addr.ip().is_loopback() {
+            tracing::warn!(%mux_addr, "the multiplexer listens beyond loopback; it has no authentication");
+        }
+        let public_listener = std::net::TcpListener::bind(settings.server.bind)
+            .with_context(|| format!("cannot listen on {} (server.bind)", settings.server.bind))?;
+        let public_addr = public_listener.local_addr()?;
+
+        let mux_url = url::Url::parse(&format!("http://{mux_addr}"))?;
+        let state = AppState::new(settings.clone(), store, engine.clone(), mux_url)?;
+        let web = acextream_web::server(state, public_listener)?;
+        let mux = Mux::new(settings.mux.clone(), engine);
+        Ok(Self {
+            public_addr,
+            mux_addr,
+            web,
+            mux,
+            mux_listener,
+            drain: settings.server.shutdown_timeout,
+        })
+    }
+
+    /// The public listener's address.
+    pub fn public_addr(&self) -> SocketAddr {
+        self.public_addr
+    }
+
+    /// The multiplexer's address.
+    pub fn mux_addr(&self) -> SocketAddr {
+        self.mux_addr
+    }
+
+    /// Runs both listeners until `shutdown` resolves or one of them fails.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+        tracing::info!(public = %self.public_addr, mux = %self.mux_addr, "acextream listening");
+        let handle = self.web.handle();
+        let mut web = tokio::spawn(self.web);
+        let (stop_mux, mux_stopped) = oneshot::channel::<()>();
+        let mut mux = tokio::spawn(acextream_mux::server::serve(
+            self.mux_listener,
+            self.mux,
+            async move {
+                let _ = mux_stopped.await;
+            },
+            self.drain,
+        ));
+        let early = tokio::select! {
+            _ = shutdown => None,
+            r = &mut web => Some(format!("public listener stopped: {r:?}")),
+            r = &mut mux => Some(format!("multiplexer stopped: {r:?}")),
+        };
+        tracing::info!("shutting down");
+        let _ = stop_mux.send(());
+        let stopping = async {
+            // The mux ends every channel (engine stops included) so the public side's
+            // proxied bodies end too; then actix drains within its shutdown_timeout.
+            let (_, _) = tokio::join!(
+                async {
+                    if !mux.is_finished() {
+                        let _ = (&mut mux).await;
+                    }
+                },
+                handle.stop(true)
+            );
+        };
+        if tokio::time::timeout(SHUTDOWN_BOUND, stopping).await.is_err() {
+            tracing::warn!("shutdown bound reached; exiting anyway");
+        }
+        match early {
+            Some(reason) => anyhow::bail!(reason),
+            None => {
+                tracing::info!("stopped");
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The generated admin password is shown once, on standard error, outside the log
+/// pipeline (so it never lands in the dashboard's log view or a log download).
+fn announce_admin(admin: &acextream_core::accounts::BootstrapAdmin) {
+    match &admin.generated_password {
+        Some(pw) => {
+            eprintln!(
+                "\n================================================================\n\
+                 acextream: created the admin account '{}'\n\
+                 password: {pw}\n\
+                 It is shown only this once. Change it with:\n\
+                 \x20 acextream user passwd {}\n\
+                 ================================================================\n",
+                admin.username, admin.username
+            );
+            tracing::warn!(user = %admin.username, "bootstrap admin created; its generated password was printed above, once");
+        }
+        None => tracing::info!(user = %admin.username, "bootstrap admin created with the configured password"),
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

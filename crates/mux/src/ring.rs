@@ -1,0 +1,250 @@
+//! The hub's shared window of recent stream: packet-aligned chunks as `Bytes`, so
+//! every viewer reads the same memory (a clone is a reference count), plus the
+//! positions a new viewer can start decoding from.
+//!
+//! Each viewer is only a [`Cursor`] into this window. A viewer that falls more
+//! than `max_lag` bytes behind the live edge is moved forward to the most recent
+//! PAT: it skips, nobody else waits for it.
+
+use std::collections::VecDeque;
+
+use bytes::Bytes;
+
+use crate::ts::{self, PACKET};
+
+/// A position in the stream: chunk sequence number and byte offset inside it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    /// Sequence number of the chunk.
+    pub seq: u64,
+    /// Byte offset in that chunk (a multiple of 188).
+    pub offset: usize,
+}
+
+#[derive(Debug)]
+struct Chunk {
+    /// Stream offset of the chunk's first byte.
+    start: u64,
+    data: Bytes,
+}
+
+/// What a viewer gets when it asks for more.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Read {
+    /// The next bytes; the cursor moved past them.
+    Data(Bytes),
+    /// The viewer fell too far behind and was moved to `skipped_to`; read again.
+    Lagged {
+        /// Bytes skipped.
+        skipped: u64,
+    },
+    /// Nothing new yet: wait for the next chunk.
+    Wait,
+}
+
+/// The window of recent chunks.
+#[derive(Debug)]
+pub struct Ring {
+    chunks: VecDeque<Chunk>,
+    first_seq: u64,
+    next_seq: u64,
+    /// Bytes held.
+    held: usize,
+    /// Bytes the window keeps at least (beyond the newest chunk).
+    capacity: usize,
+    /// How far behind a viewer may fall.
+    max_lag: u64,
+    /// How far back a new viewer may start.
+    instant_start: u64,
+    /// Total bytes pushed (the live edge's stream offset).
+    head: u64,
+    /// The most recent PAT.
+    last_pat: Option<Cursor>,
+    /// The most recent PAT that was followed by a keyframe.
+    keyframe_pat: Option<Cursor>,
+    /// Whether a keyframe was already seen since `last_pat`.
+    keyframe_since_pat: bool,
+}
+
+impl Ring {
+    /// A window keeping enough for both the lag limit and instant start.
+    pub fn new(max_lag: u64, instant_start: u64) -> Self {
+        Self {
+            chunks: VecDeque::new(),
+            first_seq: 0,
+            next_seq: 0,
+            held: 0,
+            capacity: max_lag.max(instant_start) as usize,
+            max_lag,
+            instant_start,
+            head: 0,
+            last_pat: None,
+            keyframe_pat: None,
+            keyframe_since_pat: false,
+        }
+    }
+
+    /// Appends a packet-aligned chunk and evicts what no viewer may still need.
+    pub fn push(&mut self, data: Bytes) {
+        debug_assert_eq!(data.len() % PACKET, 0);
+        let seq = self.next_seq;
+        for (i, packet) in data.chunks_exact(PACKET).enumerate() {
+            if ts::is_pat_start(packet) {
+                self.last_pat = Some(Cursor { seq, offset: i * PACKET });
+                self.keyframe_since_pat = false;
+            } else if !self.keyframe_since_pat && ts::random_access(packet) {
+                self.keyframe_pat = self.last_pat;
+                self.keyframe_since_pat = true;
+            }
+        }
+        self.held += data.len();
+        self.chunks.push_back(Chunk { start: self.head, data: data.clone() });
+        self.head += data.len() as u64;
+        self.next_seq += 1;
+        while let Some(front) = self.chunks.front() {
+            if self.held - front.data.len() < self.capacity {
+                break;
+            }
+            self.held -= front.data.len();
+            self.chunks.pop_front();
+            self.first_seq += 1;
+        }
+    }
+
+    /// Total bytes received (stream offset of the live edge).
+    pub fn head(&self) -> u64 {
+        self.head
+    }
+
+    fn offset_of(&self, c: Cursor) -> Option<u64> {
+        let idx = c.seq.checked_sub(self.first_seq)? as usize;
+        self.chunks.get(idx).map(|ch| ch.start + c.offset as u64)
+    }
+
+    /// Stream offset of a cursor (the live edge when it is at or past the head).
+    pub fn position(&self, c: Cursor) -> u64 {
+        if c.seq >= self.next_seq {
+            return self.head;
+        }
+        self.offset_of(c).unwrap_or(0)
+    }
+
+    /// The live edge: the next chunk to arrive.
+    pub fn live_edge(&self) -> Cursor {
+        Cursor { seq: self.next_seq, offset: 0 }
+    }
+
+    /// Where a new viewer starts: the last PAT before a keyframe, else the last PAT,
+    /// if within the instant-start budget; else the live edge.
+    pub fn start_cursor(&self) -> Cursor {
+        for candidate in [self.keyframe_pat, self.last_pat].into_iter().flatten() {
+            if let Some(at) = self.offset_of(candidate)
+                && self.head - at <= self.instant_start
+            {
+                return candidate;
+            }
+        }
+        self.live_edge()
+    }
+
+    /// Where a lagging viewer resumes: the most recent PAT (a packet boundary a
+    /// decoder can restart from), else the live edge.
+    fn resume_cursor(&self) -> Cursor {
+        self.last_pat
+            .filter(|c| self.offset_of(*c).is_some())
+            .unwrap_or_else(|| self.live_edge())
+    }
+
+    /// Reads from `cursor` and advances it.
+    pub fn read(&self, cursor: &mut Cursor) -> Read {
+        if cursor.seq >= self.next_seq {
+            return Read::Wait;
+        }
+        let behind = match self.offset_of(*cursor) {
+            Some(at) => self.head - at,
+            None => u64::MAX,
+        };
+        if behind > self.max_lag {
+            let from = self.position(*cursor).min(self.head);
+            *cursor = self.resume_cursor();
+            let skipped = self.position(*cursor).saturating_sub(from);
+            return Read::Lagged { skipped };
+        }
+        let idx = (cursor.seq - self.first_seq) as usize;
+        let Some(chunk) = self.chunks.get(idx) else {
+            return Read::Wait;
+        };
+        let data = chunk.data.slice(cursor.offset.min(chunk.data.len())..);
+        *cursor = Cursor { seq: cursor.seq + 1, offset: 0 };
+        if data.is_empty() { self.read(cursor) } else { Read::Data(data) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ts::tests::packet;
+
+    fn chunk(packets: &[(u16, bool, bool)]) -> Bytes {
+        packets
+            .iter()
+            .flat_map(|&(pid, start, key)| packet(pid, start, key, 0))
+            .collect::<Vec<u8>>()
+            .into()
+    }
+
+    const DATA: (u16, bool, bool) = (0x100, false, false);
+    const PAT: (u16, bool, bool) = (0, true, false);
+    const KEY: (u16, bool, bool) = (0x100, true, true);
+
+    #[test]
+    fn a_new_viewer_starts_at_the_pat_before_the_last_keyframe() {
+        let mut r = Ring::new(1 << 20, 1 << 20);
+        r.push(chunk(&[DATA, PAT, DATA, KEY, DATA]));
+        r.push(chunk(&[DATA, PAT, DATA]));
+        let c = r.start_cursor();
+        assert_eq!(c, Cursor { seq: 0, offset: PACKET });
+        let mut cur = c;
+        let Read::Data(d) = r.read(&mut cur) else { panic!() };
+        assert!(ts::is_pat_start(&d[..PACKET]));
+        assert_eq!(d.len(), 4 * PACKET);
+    }
+
+    #[test]
+    fn without_entry_points_a_new_viewer_starts_at_the_live_edge() {
+        let mut r = Ring::new(1 << 20, 1 << 20);
+        r.push(chunk(&[DATA, DATA]));
+        let mut c = r.start_cursor();
+        assert_eq!(r.read(&mut c), Read::Wait);
+        r.push(chunk(&[DATA]));
+        assert!(matches!(r.read(&mut c), Read::Data(d) if d.len() == PACKET));
+    }
+
+    #[test]
+    fn a_lagging_viewer_jumps_to_the_last_pat_and_others_are_unaffected() {
+        let lag = 4 * PACKET as u64;
+        let mut r = Ring::new(lag, lag);
+        r.push(chunk(&[PAT, DATA]));
+        let mut slow = r.start_cursor();
+        let mut fast = r.start_cursor();
+        assert!(matches!(r.read(&mut fast), Read::Data(_)));
+        for _ in 0..3 {
+            r.push(chunk(&[DATA, PAT, DATA]));
+            assert!(matches!(r.read(&mut fast), Read::Data(_)));
+        }
+        assert!(matches!(r.read(&mut slow), Read::Lagged { skipped } if skipped > 0));
+        let Read::Data(d) = r.read(&mut slow) else { panic!() };
+        assert!(ts::is_pat_start(&d[..PACKET]), "resumes at a PAT");
+        assert_eq!(r.read(&mut fast), Read::Wait);
+    }
+
+    #[test]
+    fn memory_is_bounded_by_the_capacity() {
+        let mut r = Ring::new(10 * PACKET as u64, 0);
+        for _ in 0..1000 {
+            r.push(chunk(&[DATA, DATA, DATA]));
+        }
+        assert!(r.held <= 10 * PACKET + 3 * PACKET);
+        assert_eq!(r.head(), 3000 * PACKET as u64);
+    }
+}

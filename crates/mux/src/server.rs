@@ -1,0 +1,218 @@
+//! The multiplexer's HTTP server: the accept loop and its four routes.
+//!
+//! - `GET|HEAD /ace/getstream?id=…|infohash=…[&engine params]` — a channel's stream
+//! - `GET /ace/status[?id=…|infohash=…]` — `{"streams": N}` or one channel's status
+//! - `GET /ace/streams` — every channel's status
+//! - `DELETE /ace/streams?id=…|infohash=…` — stop a channel now
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use acextream_core::engine::{ContentKey, is_reserved_param};
+use http::{Method, Request, Response, StatusCode, header};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use serde_json::json;
+use tokio::net::TcpListener;
+
+use crate::body::{self, Body};
+use crate::hub::{StartError, ViewerMeta};
+use crate::{Mux, status};
+
+/// How long a client may take to send its request headers.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serves `listener` until `shutdown` resolves; then stops accepting, ends every
+/// channel (engine stops included) and waits at most `drain` for connections.
+pub async fn serve(
+    listener: TcpListener,
+    mux: Arc<Mux>,
+    shutdown: impl Future<Output = ()>,
+    drain: Duration,
+) {
+    let graceful = GracefulShutdown::new();
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new()).header_read_timeout(HEADER_TIMEOUT);
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(conn) => conn,
+                Err(e) => {
+                    // Out of file descriptors and the like: log, breathe, go on.
+                    tracing::warn!(error = %e, "multiplexer accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        // Streams are many small writes: send each at once.
+        let _ = stream.set_nodelay(true);
+        let mux = mux.clone();
+        let service = service_fn(move |req| route(mux.clone(), peer, req));
+        let conn = http.serve_connection(TokioIo::new(stream), service);
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "multiplexer connection ended");
+            }
+        });
+    }
+    drop(listener);
+    // Live bodies never finish by themselves: end the channels first, then drain.
+    mux.shutdown(drain).await;
+    if tokio::time::timeout(drain, graceful.shutdown()).await.is_err() {
+        tracing::warn!("multiplexer connections still open after the drain; closing");
+    }
+}
+
+async fn route(
+    mux: Arc<Mux>,
+    peer: SocketAddr,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, Infallible> {
+    let query: Vec<(String, String)> = req
+        .uri()
+        .query()
+        .map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .unwrap_or_default();
+    let method = req.method().clone();
+    let response = match (method, req.uri().path()) {
+        (Method::GET | Method::HEAD, "/ace/getstream") => getstream(&mux, peer, &req, query).await,
+        (Method::GET, "/ace/status") => status_route(&mux, &query),
+        (Method::GET, "/ace/streams") => json_response(StatusCode::OK, &streams_json(&mux)),
+        (Method::DELETE, "/ace/streams") => stop_route(&mux, &query),
+        (_, "/ace/getstream" | "/ace/status" | "/ace/streams") => {
+            text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
+        }
+        _ => text(StatusCode::NOT_FOUND, "not found"),
+    };
+    Ok(response)
+}
+
+/// Exactly one of `id` / `infohash`, 40 hex digits; anything else is a 400.
+pub fn content_key(query: &[(String, String)]) -> Result<ContentKey, String> {
+    let ids: Vec<&(String, String)> = query
+        .iter()
+        .filter(|(k, _)| k == "id" || k == "infohash")
+        .collect();
+    let [(kind, value)] = ids.as_slice() else {
+        return Err("exactly one of id or infohash is required".into());
+    };
+    let value = value.trim().to_ascii_lowercase();
+    if value.len() != 40 || !value.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(format!("{kind} must be 40 hexadecimal digits"));
+    }
+    Ok(if kind == "id" {
+        ContentKey::ContentId(value)
+    } else {
+        ContentKey::Infohash(value)
+    })
+}
+
+fn header_str(req: &Request<Incoming>, name: &str) -> Option<String> {
+    req.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.chars().take(300).collect())
+}
+
+async fn getstream(
+    mux: &Arc<Mux>,
+    peer: SocketAddr,
+    req: &Request<Incoming>,
+    query: Vec<(String, String)>,
+) -> Response<Body> {
+    let key = match content_key(&query) {
+        Ok(k) => k,
+        Err(msg) => return text(StatusCode::BAD_REQUEST, &msg),
+    };
+    if req.method() == Method::HEAD {
+        // Players probe with HEAD; answering needs no engine session.
+        return stream_headers(Response::builder()).body(body::empty()).unwrap_or_default();
+    }
+    // The player's own pid/sid never reach the engine: we choose the player id.
+    let params: Vec<(String, String)> = query
+        .into_iter()
+        .filter(|(k, _)| !is_reserved_param(k))
+        .collect();
+    let meta = ViewerMeta {
+        user: header_str(req, "x-acextream-user").unwrap_or_else(|| "-".into()),
+        ip: header_str(req, "x-forwarded-for")
+            .and_then(|v| v.split(',').next().map(|s| s.trim().to_owned()))
+            .unwrap_or_else(|| peer.ip().to_string()),
+        user_agent: header_str(req, "user-agent").unwrap_or_default(),
+    };
+    match mux.watch(key, params, meta).await {
+        Ok(viewer) => stream_headers(Response::builder())
+            .body(body::stream(viewer))
+            .unwrap_or_default(),
+        Err(e) => {
+            let status = match e {
+                StartError::Timeout => StatusCode::GATEWAY_TIMEOUT,
+                StartError::Engine(_) | StartError::Ended => StatusCode::BAD_GATEWAY,
+            };
+            text(status, &e.to_string())
+        }
+    }
+}
+
+fn stream_headers(b: http::response::Builder) -> http::response::Builder {
+    b.status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "video/mp2t")
+        .header(header::CACHE_CONTROL, "no-cache, no-store")
+}
+
+fn status_route(mux: &Mux, query: &[(String, String)]) -> Response<Body> {
+    if query.iter().all(|(k, _)| k != "id" && k != "infohash") {
+        return json_response(StatusCode::OK, &json!({
+            "streams": mux.hubs_snapshot().len(),
+            "metrics": mux.metrics.snapshot(),
+        }));
+    }
+    let key = match content_key(query) {
+        Ok(k) => k,
+        Err(msg) => return text(StatusCode::BAD_REQUEST, &msg),
+    };
+    match mux.hub(&key) {
+        Some(hub) => json_response(StatusCode::OK, &status::of(&hub)),
+        None => json_response(StatusCode::NOT_FOUND, &json!({"error": "stream not found"})),
+    }
+}
+
+fn streams_json(mux: &Mux) -> serde_json::Value {
+    let streams: Vec<_> = mux.hubs_snapshot().iter().map(|h| status::of(h)).collect();
+    json!({ "streams": streams, "metrics": mux.metrics.snapshot() })
+}
+
+fn stop_route(mux: &Mux, query: &[(String, String)]) -> Response<Body> {
+    match content_key(query) {
+        Ok(key) if mux.stop(&key) => json_response(StatusCode::OK, &json!({"stopped": key.value()})),
+        Ok(_) => json_response(StatusCode::NOT_FOUND, &json!({"error": "stream not found"})),
+        Err(msg) => text(StatusCode::BAD_REQUEST, &msg),
+    }
+}
+
+fn json_response(status: StatusCode, value: &impl serde::Serialize) -> Response<Body> {
+    let bytes = serde_json::to_vec(value).unwrap_or_default();
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(body::full(bytes))
+        .unwrap_or_default()
+}
+
+fn text(status: StatusCode, message: &str) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
+        .body(body::full(format!("{message}\n")))
+        .unwrap_or_default()
+}

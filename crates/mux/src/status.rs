@@ -1,0 +1,93 @@
+//! What `/ace/status` and `/ace/streams` report: per channel, its engine session,
+//! its viewers and the engine's statistics. The shapes of the system acextream
+//! replaces (`streams`, `clients`, `stream_id`, `stat_url`) are kept; fields are added.
+
+use std::sync::atomic::Ordering;
+
+use acextream_core::engine::EngineStat;
+use serde::Serialize;
+
+use crate::hub::{Hub, Phase};
+
+/// One live channel.
+#[derive(Debug, Serialize)]
+pub struct StreamStatus {
+    /// Number of viewers.
+    pub clients: usize,
+    /// The content id or infohash the channel was asked by.
+    pub stream_id: String,
+    /// `id` or `infohash`.
+    pub kind: &'static str,
+    /// The engine's statistics URL of the current session.
+    pub stat_url: String,
+    /// The engine's playback session id.
+    pub playback_session_id: String,
+    /// The swarm's infohash as the engine reported it.
+    pub infohash: String,
+    /// Starting, running, reconnecting…
+    pub phase: Phase,
+    /// When the channel started.
+    pub started_at: String,
+    /// Bytes received from the engine.
+    pub bytes_in: u64,
+    /// Engine sessions re-opened after a stall or drop.
+    pub reopens: u32,
+    /// The engine's last statistics.
+    pub engine: Option<EngineStat>,
+    /// Every viewer.
+    pub viewers: Vec<ViewerStatus>,
+}
+
+/// One viewer.
+#[derive(Debug, Serialize)]
+pub struct ViewerStatus {
+    /// Xtream user, or `-`.
+    pub user: String,
+    /// The player's IP.
+    pub ip: String,
+    /// The player's User-Agent.
+    pub user_agent: String,
+    /// When it joined.
+    pub since: String,
+    /// Bytes sent to it.
+    pub bytes_sent: u64,
+    /// How far behind the live edge it is, in bytes.
+    pub lag_bytes: u64,
+    /// Times it fell too far behind and skipped to the live edge.
+    pub skips: u64,
+}
+
+/// The status of one hub.
+pub fn of(hub: &Hub) -> StreamStatus {
+    let st = hub.lock();
+    let head = st.ring.head();
+    let mut viewers: Vec<ViewerStatus> = st
+        .viewers
+        .values()
+        .map(|v| ViewerStatus {
+            user: v.meta.user.clone(),
+            ip: v.meta.ip.clone(),
+            user_agent: v.meta.user_agent.clone(),
+            since: v.since.to_string(),
+            bytes_sent: v.bytes_sent.load(Ordering::Relaxed),
+            lag_bytes: head.saturating_sub(v.position.load(Ordering::Relaxed)),
+            skips: v.skips.load(Ordering::Relaxed),
+        })
+        .collect();
+    viewers.sort_by(|a, b| a.since.cmp(&b.since));
+    let session = st.session.as_ref();
+    StreamStatus {
+        clients: st.viewers.len(),
+        stream_id: hub.key.value().to_owned(),
+        kind: hub.key.param(),
+        stat_url: session.map(|s| s.stat_url.clone()).unwrap_or_default(),
+        playback_session_id: session.map(|s| s.playback_session_id.clone()).unwrap_or_default(),
+        infohash: session.map(|s| s.infohash.clone()).unwrap_or_default(),
+        phase: st.phase.clone(),
+        started_at: hub.started_at.to_string(),
+        bytes_in: head,
+        reopens: st.reopens,
+        engine: st.stat.clone(),
+        viewers,
+    }
+}

@@ -1,0 +1,219 @@
+//! The one task per channel that talks to the engine: opens the session, reads the
+//! playback body into the hub, re-opens it when the engine stalls or drops, and
+//! stops it after the last viewer has been gone for the idle grace.
+//!
+//! Viewers never wait on this task except for the very first bytes: it pushes
+//! chunks into the hub and moves on, whatever any viewer is doing.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use acextream_core::engine::{EngineClient, EngineError, EngineSession};
+use acextream_core::settings::MuxSettings;
+use futures_util::StreamExt;
+use tokio::time::timeout;
+
+use crate::hub::{Hub, Phase, StartError};
+use crate::metrics::Metrics;
+use crate::ts::Packetizer;
+
+/// How a hub's life ended.
+#[derive(Debug)]
+enum Outcome {
+    /// No viewer for the idle grace.
+    Idle,
+    /// Stopped by an admin or by shutdown.
+    Cancelled,
+    /// The first session never produced a byte.
+    Failed(StartError),
+    /// Every re-open failed.
+    Exhausted,
+}
+
+/// A session that delivered data this long is healthy again: its failure starts
+/// the re-open budget afresh.
+const HEALTHY_AFTER: Duration = Duration::from_secs(30);
+
+/// Everything the upstream task needs.
+pub(crate) struct Upstream {
+    pub hub: Arc<Hub>,
+    pub engine: EngineClient,
+    pub settings: Arc<MuxSettings>,
+    pub params: Vec<(String, String)>,
+    pub metrics: Arc<Metrics>,
+}
+
+impl Upstream {
+    /// Runs the hub to its end, then stops its engine session (bounded) and calls
+    /// `on_end` to remove it from the registry.
+    pub async fn run(self, on_end: impl FnOnce(&Arc<Hub>)) {
+        let hub = self.hub.clone();
+        let outcome = tokio::select! {
+            _ = hub.cancel.cancelled() => Outcome::Cancelled,
+            _ = wait_idle(&hub, self.settings.idle_grace) => Outcome::Idle,
+            outcome = self.feed() => outcome,
+            _ = self.poll_stats() => Outcome::Cancelled,
+        };
+        if let Outcome::Failed(e) = &outcome {
+            self.metrics.sessions_failed.inc();
+            hub.finish(Phase::Failed(e.clone()));
+        } else {
+            // Viewers' bodies end now.
+            hub.finish(Phase::Ended);
+        }
+        on_end(&hub);
+        tracing::info!(stream = hub.key.value(), outcome = ?outcome, "stream closed");
+        let session = hub.lock().session.take();
+        if let Some(session) = session {
+            self.stop(session).await;
+        }
+    }
+
+    /// Sends the engine `stop`, bounded by `stop_timeout`; a hanging engine costs
+    /// only this task that time.
+    async fn stop(&self, session: EngineSession) {
+        self.metrics.sessions_stopped.inc();
+        match timeout(self.settings.stop_timeout, self.engine.stop(&session.command_url)).await {
+            Ok(Ok(())) => tracing::info!(stream = self.hub.key.value(), "engine session stopped"),
+            Ok(Err(e)) => tracing::warn!(stream = self.hub.key.value(), error = %e, "engine stop failed"),
+            Err(_) => tracing::warn!(stream = self.hub.key.value(), "engine stop timed out"),
+        }
+    }
+
+    /// Opens engine sessions and feeds their bytes to the hub until re-opens run out.
+    async fn feed(&self) -> Outcome {
+        let mut failures = 0u32;
+        let mut delivered = false;
+        loop {
+            let opened = Instant::now();
+            let result = self.open_and_read(delivered).await;
+            let (got_bytes, reason) = match result {
+                Ok(r) => r,
+                Err(e) if !delivered => return Outcome::Failed(e),
+                Err(e) => (false, e.to_string()),
+            };
+            delivered |= got_bytes;
+            if got_bytes && opened.elapsed() >= HEALTHY_AFTER {
+                failures = 0;
+            }
+            if let Some(old) = self.hub.lock().session.take() {
+                // Stop the broken session in the background: the re-open must not wait.
+                let this = Upstream {
+                    hub: self.hub.clone(),
+                    engine: self.engine.clone(),
+                    settings: self.settings.clone(),
+                    params: Vec::new(),
+                    metrics: self.metrics.clone(),
+                };
+                tokio::spawn(async move { this.stop(old).await });
+            }
+            failures += 1;
+            if failures > self.settings.max_reopens {
+                tracing::warn!(stream = self.hub.key.value(), reason, "engine failed; giving up");
+                return Outcome::Exhausted;
+            }
+            self.hub.set_phase(Phase::Reconnecting);
+            self.hub.lock().reopens += 1;
+            self.metrics.reopens.inc();
+            let backoff = Duration::from_millis(500 * (1 << (failures - 1).min(4)));
+            tracing::warn!(
+                stream = self.hub.key.value(),
+                reason,
+                attempt = failures,
+                backoff_ms = backoff.as_millis() as u64,
+                "engine session lost; re-opening"
+            );
+            tokio::time::sleep(backoff).await;
+        }
+    }
+
+    /// One engine session: start it, read its body into the hub. Returns whether it
+    /// delivered bytes and why it ended; an error means it never delivered a byte.
+    async fn open_and_read(&self, delivered_before: bool) -> Result<(bool, String), StartError> {
+        let deadline = tokio::time::Instant::now() + self.settings.response_timeout;
+        let key = &self.hub.key;
+        let session = match tokio::time::timeout_at(deadline, self.engine.start(key, &self.params)).await {
+            Ok(Ok(s)) => s,
+            Ok(Err(EngineError::Timeout)) | Err(_) => return Err(StartError::Timeout),
+            Ok(Err(e)) => return Err(StartError::Engine(e.to_string())),
+        };
+        self.metrics.sessions_opened.inc();
+        tracing::info!(
+            stream = key.value(),
+            kind = key.param(),
+            infohash = %session.infohash,
+            session = %session.playback_session_id,
+            "engine session opened"
+        );
+        let playback_url = session.playback_url.clone();
+        self.hub.lock().session = Some(session);
+
+        let response = match tokio::time::timeout_at(deadline, self.engine.open_playback(&playback_url)).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(EngineError::Timeout)) | Err(_) => return Err(StartError::Timeout),
+            Ok(Err(e)) => return Err(StartError::Engine(e.to_string())),
+        };
+        let mut body = response.bytes_stream();
+        let mut packets = Packetizer::new();
+        let mut got_bytes = false;
+        loop {
+            // Until the first byte the start deadline applies; after it, the stall timeout.
+            let next = if got_bytes || delivered_before {
+                timeout(self.settings.stall_timeout, body.next()).await.map_err(|_| ())
+            } else {
+                tokio::time::timeout_at(deadline, body.next()).await.map_err(|_| ())
+            };
+            match next {
+                Ok(Some(Ok(piece))) => {
+                    if let Some(chunk) = packets.push(&piece) {
+                        got_bytes = true;
+                        self.hub.push(chunk);
+                    }
+                }
+                Ok(Some(Err(e))) => {
+                    return self.ended(got_bytes, format!("playback read failed: {}", e.without_url()));
+                }
+                Ok(None) => return self.ended(got_bytes, "engine closed the playback".into()),
+                Err(()) if got_bytes || delivered_before => {
+                    return Ok((got_bytes, "engine stalled".into()));
+                }
+                Err(()) => return Err(StartError::Timeout),
+            }
+        }
+    }
+
+    fn ended(&self, got_bytes: bool, reason: String) -> Result<(bool, String), StartError> {
+        Ok((got_bytes, reason))
+    }
+
+    /// Polls the engine's statistics for the status pages; never returns.
+    async fn poll_stats(&self) {
+        loop {
+            tokio::time::sleep(self.settings.stat_interval).await;
+            let url = self.hub.lock().session.as_ref().map(|s| s.stat_url.clone());
+            if let Some(url) = url
+                && let Ok(Ok(stat)) = timeout(self.engine.request_timeout(), self.engine.stat(&url)).await
+            {
+                self.hub.lock().stat = Some(stat);
+            }
+        }
+    }
+}
+
+/// Returns once the hub has had no viewer for `grace` (and marks it ended).
+async fn wait_idle(hub: &Hub, grace: Duration) {
+    loop {
+        if hub.viewer_count() == 0 {
+            tokio::select! {
+                _ = tokio::time::sleep(grace) => {
+                    if hub.end_if_idle() {
+                        return;
+                    }
+                }
+                _ = hub.viewers_changed.notified() => {}
+            }
+        } else {
+            hub.viewers_changed.notified().await;
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! The admin REST API under `/api` (behind [`crate::auth::require_admin`]).
+
+pub mod aceproxy;
+
+use actix_web::web;
+
+/// Registers every `/api` route.
+pub fn config(cfg: &mut web::ServiceConfig) {
+    cfg.configure(aceproxy::config)
+        .service(web::resource("/health").route(web::get().to(crate::health::health)));
+}

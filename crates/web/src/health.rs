@@ -1,0 +1,74 @@
+//! `GET /health`: the state of the database, the multiplexer and the engine.
+//!
+//! 503 only when the database is unusable (nothing works without it); a dead engine
+//! or multiplexer is reported as `degraded` with 200, because the API, playlists and
+//! dashboard still work and a load balancer should not pull the whole service.
+
+use std::time::Duration;
+
+use actix_web::{HttpResponse, web};
+use serde_json::{Value, json};
+
+use crate::state::AppState;
+
+/// How long each dependency may take to answer the health check.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The health report.
+pub async fn health(state: web::Data<AppState>) -> HttpResponse {
+    let (db, mux, engine) = tokio::join!(probe_db(&state), probe_mux(&state), probe_engine(&state));
+    let db_ok = db["ok"] == json!(true);
+    let all_ok = db_ok && mux["ok"] == json!(true) && engine["ok"] == json!(true);
+    let status = if !db_ok {
+        "unavailable"
+    } else if all_ok {
+        "ok"
+    } else {
+        "degraded"
+    };
+    let body = json!({
+        "status": status,
+        "version": env!("CARGO_PKG_VERSION"),
+        "database": db,
+        "mux": mux,
+        "engine": engine,
+    });
+    if db_ok {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
+    }
+}
+
+async fn probe_db(state: &AppState) -> Value {
+    match tokio::time::timeout(PROBE_TIMEOUT, state.store.ping()).await {
+        Ok(Ok(())) => json!({"ok": true}),
+        Ok(Err(e)) => json!({"ok": false, "error": e.to_string()}),
+        Err(_) => json!({"ok": false, "error": "database did not answer in time"}),
+    }
+}
+
+async fn probe_mux(state: &AppState) -> Value {
+    let url = state.mux_url.join("/ace/status");
+    let Ok(url) = url else {
+        return json!({"ok": false, "error": "bad multiplexer URL"});
+    };
+    let fut = async {
+        let resp = state.mux_client.get(url).send().await?;
+        resp.error_for_status()?.json::<Value>().await
+    };
+    match tokio::time::timeout(PROBE_TIMEOUT, fut).await {
+        Ok(Ok(v)) => json!({"ok": true, "streams": v.get("streams").cloned().unwrap_or(json!(0))}),
+        Ok(Err(e)) => json!({"ok": false, "error": e.without_url().to_string()}),
+        Err(_) => json!({"ok": false, "error": "multiplexer did not answer in time"}),
+    }
+}
+
+async fn probe_engine(state: &AppState) -> Value {
+    match tokio::time::timeout(PROBE_TIMEOUT, state.engine.version()).await {
+        Ok(Ok(v)) => json!({"ok": true, "version": v.version, "url": state.engine.base().as_str()}),
+        Ok(Err(e)) => json!({"ok": false, "error": e.to_string(), "url": state.engine.base().as_str()}),
+        Err(_) => json!({"ok": false, "error": "engine did not answer in time",
+                          "url": state.engine.base().as_str()}),
+    }
+}

@@ -1,0 +1,131 @@
+//! The reverse proxy to the multiplexer: `/ace/getstream` and `/ace/status` on the
+//! public port, and [`forward_stream`], which the Xtream stream URLs use too.
+//!
+//! Bytes flow mux → here → player as they arrive (no buffering: actix pulls the next
+//! chunk only when the player's socket took the previous one, so a slow player
+//! back-pressures only its own mux connection). The mux decides the status before
+//! any byte, so an engine failure reaches the player as 502/504, never as an empty 200.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use acextream_core::accounts::Login;
+
+use crate::auth::player_credentials;
+use crate::error::ApiError;
+use crate::net::client_ip;
+use crate::state::AppState;
+
+/// Registers `/ace/getstream` (GET and HEAD) and `/ace/status`.
+pub fn config(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/ace/getstream")
+            .route(web::get().to(getstream))
+            .route(web::head().to(getstream)),
+    )
+    .service(web::resource("/ace/status").route(web::get().to(status)));
+}
+
+/// Parameters that carry our own credentials and never go further.
+const CREDENTIAL_PARAMS: &[&str] = &["username", "password"];
+
+fn query_pairs(req: &HttpRequest) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(req.query_string().as_bytes())
+        .into_owned()
+        .collect()
+}
+
+async fn getstream(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let query = query_pairs(&req);
+    let user = match player_credentials(&query, req.headers()) {
+        Some((u, p)) => match state.accounts.login(&u, &p).await? {
+            Login::Active(user) => Some(user.username),
+            _ if state.settings.server.ace_proxy_auth => return Err(ApiError::Unauthorized),
+            _ => None,
+        },
+        None if state.settings.server.ace_proxy_auth => return Err(ApiError::Unauthorized),
+        None => None,
+    };
+    let params: Vec<(String, String)> = query
+        .into_iter()
+        .filter(|(k, _)| !CREDENTIAL_PARAMS.contains(&k.as_str()))
+        .collect();
+    forward_stream(&state, &req, &params, user.as_deref().unwrap_or("-")).await
+}
+
+/// Streams `/ace/getstream?<params>` from the multiplexer to the player. `user` is
+/// the Xtream username shown on the dashboard (`-` for anonymous).
+pub async fn forward_stream(
+    state: &AppState,
+    req: &HttpRequest,
+    params: &[(String, String)],
+    user: &str,
+) -> Result<HttpResponse, ApiError> {
+    let mut url = state
+        .mux_url
+        .join("/ace/getstream")
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    url.query_pairs_mut().extend_pairs(params);
+    let head = req.method() == actix_web::http::Method::HEAD;
+    let method = if head { reqwest::Method::HEAD } else { reqwest::Method::GET };
+    let user_agent = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let resp = state
+        .mux_client
+        .request(method, url)
+        .header("x-acextream-user", user)
+        .header("x-forwarded-for", client_ip(req, state.settings.server.trust_forwarded_headers))
+        .header(reqwest::header::USER_AGENT, user_agent)
+        .send()
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e.without_url(), "multiplexer unreachable");
+            ApiError::BadGateway("stream service unavailable".into())
+        })?;
+    let status = StatusCode::from_u16(resp.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+    if !status.is_success() {
+        let text = resp.text().await.unwrap_or_default();
+        return Ok(HttpResponse::build(status)
+            .content_type("text/plain; charset=utf-8")
+            .body(text));
+    }
+    let mut out = HttpResponse::Ok();
+    out.content_type("video/mp2t")
+        .insert_header((header::CACHE_CONTROL, "no-cache, no-store"))
+        .insert_header(("x-content-type-options", "nosniff"));
+    if head {
+        return Ok(out.finish());
+    }
+    Ok(out.streaming(resp.bytes_stream()))
+}
+
+async fn status(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let mut url = state
+        .mux_url
+        .join("/ace/status")
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    url.set_query(Some(req.query_string()).filter(|q| !q.is_empty()));
+    relay_json(&state, url).await
+}
+
+/// Fetches a JSON document from the multiplexer and answers it with the same status.
+pub async fn relay_json(state: &AppState, url: url::Url) -> Result<HttpResponse, ApiError> {
+    let resp = state.mux_client.get(url).send().await.map_err(|e| {
+        tracing::warn!(error = %e.without_url(), "multiplexer unreachable");
+        ApiError::BadGateway("stream service unavailable".into())
+    })?;
+    let status = StatusCode::from_u16(resp.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+    let content_type = resp
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json")
+        .to_owned();
+    let body = resp
+        .bytes()
+        .await
+        .map_err(|_| ApiError::BadGateway("stream service answered badly".into()))?;
+    Ok(HttpResponse::build(status).content_type(content_type).body(body))
+}

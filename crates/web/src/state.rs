@@ -1,0 +1,55 @@
+//! The state every handler shares: settings, store, accounts and outbound clients.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use acextream_core::accounts::Accounts;
+use acextream_core::engine::EngineClient;
+use acextream_core::{Settings, Store};
+use url::Url;
+
+/// Cloneable handles, built once at start-up.
+#[derive(Clone)]
+pub struct AppState {
+    /// Effective settings.
+    pub settings: Arc<Settings>,
+    /// The database.
+    pub store: Store,
+    /// Accounts and credential checks.
+    pub accounts: Accounts,
+    /// The AceStream engine (health).
+    pub engine: EngineClient,
+    /// Base URL of the internal multiplexer, as actually bound.
+    pub mux_url: Url,
+    /// Client for the reverse proxy to the multiplexer.
+    pub mux_client: reqwest::Client,
+}
+
+impl AppState {
+    /// Assembles the state; `mux_url` is the multiplexer's real address.
+    pub fn new(
+        settings: Arc<Settings>,
+        store: Store,
+        engine: EngineClient,
+        mux_url: Url,
+    ) -> anyhow::Result<Self> {
+        let mux_client = reqwest::Client::builder()
+            // The multiplexer is on loopback: a system proxy must never see stream bytes.
+            .no_proxy()
+            .connect_timeout(Duration::from_secs(2))
+            // No total timeout: streams are endless. A stuck read is the mux's to end.
+            .tcp_nodelay(true)
+            // Streams must pass through untouched.
+            .no_gzip()
+            .pool_idle_timeout(Duration::from_secs(30))
+            .build()?;
+        Ok(Self {
+            accounts: Accounts::new(store.clone()),
+            settings,
+            store,
+            engine,
+            mux_url,
+            mux_client,
+        })
+    }
+}
