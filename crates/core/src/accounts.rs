@@ -10,8 +10,8 @@
 
 use std::time::Duration;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use blake2::digest::Mac;
 use rand::Rng;
 use rand::distributions::Alphanumeric;
@@ -191,7 +191,9 @@ impl Accounts {
                 expires_at: spec.expires_at,
                 notes: spec.notes,
             };
-            store.run_blocking(|c| users::insert(c, &new)).map_err(AccountError::from)
+            store
+                .run_blocking(|c| users::insert(c, &new))
+                .map_err(AccountError::from)
         })
         .await
         .map_err(|e| AccountError::Hash(e.to_string()))??;
@@ -248,10 +250,7 @@ impl Accounts {
             None => (generate_password(), true),
         };
         let name = admin.username.clone();
-        let existing = self
-            .store
-            .run(move |c| users::by_name(c, &name))
-            .await?;
+        let existing = self.store.run(move |c| users::by_name(c, &name)).await?;
         if existing.is_some() {
             // A disabled or demoted account holds the name: do not touch it, just say so.
             return Err(AccountError::Invalid(format!(
@@ -302,7 +301,11 @@ pub fn hash_password(password: &str) -> Result<String, AccountError> {
 /// Whether `password` matches the PHC `hash`; a malformed hash never matches.
 pub fn verify_password(hash: &str, password: &str) -> bool {
     PasswordHash::new(hash)
-        .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 
@@ -324,7 +327,9 @@ fn check_token(what: &str, value: &str, max: usize) -> Result<(), AccountError> 
         return Err(AccountError::Invalid(format!("{what} must not be empty")));
     }
     if value.chars().count() > max {
-        return Err(AccountError::Invalid(format!("{what} is longer than {max} characters")));
+        return Err(AccountError::Invalid(format!(
+            "{what} is longer than {max} characters"
+        )));
     }
     if let Some(c) = value
         .chars()
@@ -340,9 +345,13 @@ fn check_token(what: &str, value: &str, max: usize) -> Result<(), AccountError> 
 /// Rules for a user name.
 pub fn validate_username(name: &str) -> Result<(), AccountError> {
     check_token("username", name, 64)?;
-    if matches!(name, "api" | "dashboard" | "static" | "live" | "movie" | "series" | "ace" | "epg")
-    {
-        return Err(AccountError::Invalid(format!("username {name:?} is reserved")));
+    if matches!(
+        name,
+        "api" | "dashboard" | "static" | "live" | "movie" | "series" | "ace" | "epg"
+    ) {
+        return Err(AccountError::Invalid(format!(
+            "username {name:?} is reserved"
+        )));
     }
     Ok(())
 }

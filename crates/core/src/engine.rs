@@ -168,7 +168,8 @@ impl EngineClient {
             if let Some(t) = timeout {
                 b = b.timeout(t);
             }
-            b.build().map_err(|e| EngineError::Unreachable(e.to_string()))
+            b.build()
+                .map_err(|e| EngineError::Unreachable(e.to_string()))
         };
         Ok(Self {
             base: settings.url.clone(),
@@ -224,7 +225,10 @@ impl EngineClient {
 
     /// Opens a session's playback body. The caller bounds how long it waits for
     /// the headers (the engine holds them while it pre-buffers).
-    pub async fn open_playback(&self, playback_url: &str) -> Result<reqwest::Response, EngineError> {
+    pub async fn open_playback(
+        &self,
+        playback_url: &str,
+    ) -> Result<reqwest::Response, EngineError> {
         let resp = self.stream_http.get(playback_url).send().await?;
         let status = resp.status();
         if !status.is_success() {
@@ -237,7 +241,8 @@ impl EngineClient {
     /// Stops a session; bounded by the request timeout, so a hanging engine costs
     /// at most that, and only to the task that calls it.
     pub async fn stop(&self, command_url: &str) -> Result<(), EngineError> {
-        let mut url = Url::parse(command_url).map_err(|e| EngineError::BadResponse(e.to_string()))?;
+        let mut url =
+            Url::parse(command_url).map_err(|e| EngineError::BadResponse(e.to_string()))?;
         url.query_pairs_mut().append_pair("method", "stop");
         let body = self.get_json(&self.http, url).await?;
         envelope(body, "response").map(|_| ())
@@ -251,11 +256,18 @@ impl EngineClient {
         let num = |names: &[&str]| {
             names
                 .iter()
-                .find_map(|n| r.get(*n).and_then(|v| v.as_u64().or_else(|| v.as_f64().map(|f| f as u64))))
+                .find_map(|n| {
+                    r.get(*n)
+                        .and_then(|v| v.as_u64().or_else(|| v.as_f64().map(|f| f as u64)))
+                })
                 .unwrap_or(0)
         };
         Ok(EngineStat {
-            status: r.get("status").and_then(Value::as_str).unwrap_or("").to_owned(),
+            status: r
+                .get("status")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned(),
             peers: num(&["peers"]),
             speed_down: num(&["speed_down", "speedDown"]),
             speed_up: num(&["speed_up", "speedUp"]),
@@ -297,12 +309,17 @@ pub fn is_reserved_param(name: &str) -> bool {
 /// `{"response"|"result": …, "error": null|"…"}` → the payload, or the error.
 fn envelope(mut body: Value, field: &str) -> Result<Value, EngineError> {
     if let Some(err) = body.get("error").filter(|e| !e.is_null()) {
-        let msg = err.as_str().map(str::to_owned).unwrap_or_else(|| err.to_string());
+        let msg = err
+            .as_str()
+            .map(str::to_owned)
+            .unwrap_or_else(|| err.to_string());
         return Err(EngineError::Engine(msg));
     }
     match body.get_mut(field).map(Value::take) {
         Some(v) if !v.is_null() => Ok(v),
-        _ => Err(EngineError::BadResponse(format!("no {field} in the engine's answer"))),
+        _ => Err(EngineError::BadResponse(format!(
+            "no {field} in the engine's answer"
+        ))),
     }
 }
 

@@ -15,12 +15,24 @@ use regex::Regex;
 pub const MASK: &str = "***";
 
 /// Query parameters whose values are secrets.
-const SECRET_PARAMS: &[&str] = &["password", "pass", "passwd", "pwd", "token", "api_key", "apikey"];
+const SECRET_PARAMS: &[&str] = &[
+    "password", "pass", "passwd", "pwd", "token", "api_key", "apikey",
+];
 
 /// First path segments of routes that are not `/{user}/{password}/{id}`.
 const NOT_LEGACY: &[&str] = &[
-    "api", "dashboard", "static", "ace", "epg", "health", "metrics", "live", "movie", "series",
-    "timeshift", "hls",
+    "api",
+    "dashboard",
+    "static",
+    "ace",
+    "epg",
+    "health",
+    "metrics",
+    "live",
+    "movie",
+    "series",
+    "timeshift",
+    "hls",
 ];
 
 /// Masks the password in a request's path and query (`/live/u/p/1.ts?password=x`).
@@ -102,11 +114,20 @@ static PATTERNS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
             "${1}***\"",
         ),
         // scheme://user:secret@host
-        (r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]+:)[^@\s/]+@", "${1}***@"),
+        (
+            r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]+:)[^@\s/]+@",
+            "${1}***@",
+        ),
         // Authorization: Basic xxx / Bearer xxx
-        (r"(?i)\b((?:basic|bearer)\s+)[A-Za-z0-9+/=._~-]{6,}", "${1}***"),
+        (
+            r"(?i)\b((?:basic|bearer)\s+)[A-Za-z0-9+/=._~-]{6,}",
+            "${1}***",
+        ),
         // /live/u/p/… and friends
-        (r"(/(?:live|movie|series|timeshift)/[^/\s?#]+/)[^/\s?#]+(/)", "${1}***${2}"),
+        (
+            r"(/(?:live|movie|series|timeshift)/[^/\s?#]+/)[^/\s?#]+(/)",
+            "${1}***${2}",
+        ),
         // legacy /u/p/123[.ts] (over-masks /api/x/1 in free text, which is harmless)
         (
             r#"(^|[\s"'=(])(/[^/\s?#"']+/)[^/\s?#"']+(/\d+(?:\.(?:ts|m3u8))?(?:[\s"'?)]|$))"#,
@@ -136,9 +157,18 @@ mod tests {
 
     #[test]
     fn xtream_stream_paths_lose_the_password() {
-        assert_eq!(redact_uri("/live/alice/s3cret/17.ts"), "/live/alice/***/17.ts");
-        assert_eq!(redact_uri("/movie/alice/s3cret/9.mkv"), "/movie/alice/***/9.mkv");
-        assert_eq!(redact_uri("/series/alice/s3cret/9.mp4"), "/series/alice/***/9.mp4");
+        assert_eq!(
+            redact_uri("/live/alice/s3cret/17.ts"),
+            "/live/alice/***/17.ts"
+        );
+        assert_eq!(
+            redact_uri("/movie/alice/s3cret/9.mkv"),
+            "/movie/alice/***/9.mkv"
+        );
+        assert_eq!(
+            redact_uri("/series/alice/s3cret/9.mp4"),
+            "/series/alice/***/9.mp4"
+        );
         assert_eq!(redact_uri("/alice/s3cret/17"), "/alice/***/17");
         assert_eq!(redact_uri("/alice/s3cret/17.ts"), "/alice/***/17.ts");
     }
@@ -149,15 +179,26 @@ mod tests {
             redact_uri("/player_api.php?username=alice&password=s3cret&action=x"),
             "/player_api.php?username=alice&password=***&action=x"
         );
-        assert_eq!(redact_uri("/get.php?PASSWORD=s3cret"), "/get.php?PASSWORD=***");
-        assert_eq!(redact_uri("/ace/getstream?id=ab&token=t0k"), "/ace/getstream?id=ab&token=***");
+        assert_eq!(
+            redact_uri("/get.php?PASSWORD=s3cret"),
+            "/get.php?PASSWORD=***"
+        );
+        assert_eq!(
+            redact_uri("/ace/getstream?id=ab&token=t0k"),
+            "/ace/getstream?id=ab&token=***"
+        );
     }
 
     #[test]
     fn other_routes_are_left_alone() {
-        for uri in ["/api/channels/5", "/dashboard/users/3", "/static/css/app.css", "/health",
-            "/ace/getstream?id=abc", "/epg/channel/5"]
-        {
+        for uri in [
+            "/api/channels/5",
+            "/dashboard/users/3",
+            "/static/css/app.css",
+            "/health",
+            "/ace/getstream?id=abc",
+            "/epg/channel/5",
+        ] {
             assert_eq!(redact_uri(uri), uri);
             assert!(matches!(redact_uri(uri), Cow::Borrowed(_)));
         }
@@ -167,8 +208,14 @@ mod tests {
     fn free_text_lines_lose_every_form_of_credential() {
         let cases = [
             ("GET /live/bob/hunter2/3.ts HTTP/1.1", "hunter2"),
-            ("error sending request for url (http://x/get.php?username=bob&password=hunter2)", "hunter2"),
-            ("upstream http://bob:hunter2@example.org/list.m3u failed", "hunter2"),
+            (
+                "error sending request for url (http://x/get.php?username=bob&password=hunter2)",
+                "hunter2",
+            ),
+            (
+                "upstream http://bob:hunter2@example.org/list.m3u failed",
+                "hunter2",
+            ),
             ("authorization: Basic Ym9iOmh1bnRlcjI=", "Ym9iOmh1bnRlcjI="),
             (r#"{"username":"bob","password":"hunter2"}"#, "hunter2"),
             ("path=/bob/hunter2/17.ts status=200", "hunter2"),

@@ -385,9 +385,7 @@ impl Settings {
 
 /// `ACEXTREAM_SERVER__BIND=…` → `server.bind`; `ACEXTREAM_CONFIG` names the file, not a key.
 fn env_provider() -> Env {
-    Env::prefixed(ENV_PREFIX)
-        .ignore(&["CONFIG"])
-        .split("__")
+    Env::prefixed(ENV_PREFIX).ignore(&["CONFIG"]).split("__")
 }
 
 #[cfg(test)]

@@ -123,15 +123,13 @@ impl Store {
         // clear reason instead of inside the pool's retry loop.
         let mut conn = Connection::open_with_flags(&path, flags).map_err(&classify)?;
         configure(&conn).map_err(&classify)?;
-        migrations()
-            .to_latest(&mut conn)
-            .map_err(|e| match e {
-                rusqlite_migration::Error::RusqliteError { err, .. } => classify(err),
-                other => StoreError::Migration {
-                    path: path.clone(),
-                    reason: other.to_string(),
-                },
-            })?;
+        migrations().to_latest(&mut conn).map_err(|e| match e {
+            rusqlite_migration::Error::RusqliteError { err, .. } => classify(err),
+            other => StoreError::Migration {
+                path: path.clone(),
+                reason: other.to_string(),
+            },
+        })?;
         drop(conn);
 
         let manager = SqliteConnectionManager::file(&path)

@@ -28,7 +28,9 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Channel(ChannelCommand::Import { .. })
         | Command::Source(SourceCommand::Add { .. })
         | Command::Epg(EpgCommand::Import { .. } | EpgCommand::Add { .. }) => {
-            eprintln!("not yet available: channel and guide import arrive with the sources feature");
+            eprintln!(
+                "not yet available: channel and guide import arrive with the sources feature"
+            );
             Ok(ExitCode::from(2))
         }
     }
@@ -151,7 +153,8 @@ fn print_users(users: &[acextream_core::store::users::User], settings: &Settings
     for u in users {
         let expires = u
             .expires_at
-            .and_then(|t| jiff::Timestamp::from_second(t).ok())
+            // Stored as the first second after the last day; show the last day.
+            .and_then(|t| jiff::Timestamp::from_second(t - 1).ok())
             .map(|t| t.to_zoned(tz.clone()).date().to_string())
             .unwrap_or_else(|| "never".into());
         let state = if !u.enabled {

@@ -79,7 +79,10 @@ mod tests {
         tracing::subscriber::with_default(subscriber, || {
             tracing::info!(uri = "/live/bob/hunter2/17.ts", "request");
             tracing::info!("GET /player_api.php?username=bob&password=hunter2");
-            tracing::warn!(error = "error for url (http://bob:hunter2@example.org/x.m3u)", "fetch failed");
+            tracing::warn!(
+                error = "error for url (http://bob:hunter2@example.org/x.m3u)",
+                "fetch failed"
+            );
             tracing::info!(path = "/bob/hunter2/17", "legacy");
         });
         let out = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();

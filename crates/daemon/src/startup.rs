@@ -116,7 +116,10 @@ impl Application {
                 handle.stop(true)
             );
         };
-        if tokio::time::timeout(SHUTDOWN_BOUND, stopping).await.is_err() {
+        if tokio::time::timeout(SHUTDOWN_BOUND, stopping)
+            .await
+            .is_err()
+        {
             tracing::warn!("shutdown bound reached; exiting anyway");
         }
         match early {
@@ -145,7 +148,9 @@ fn announce_admin(admin: &acextream_core::accounts::BootstrapAdmin) {
             );
             tracing::warn!(user = %admin.username, "bootstrap admin created; its generated password was printed above, once");
         }
-        None => tracing::info!(user = %admin.username, "bootstrap admin created with the configured password"),
+        None => {
+            tracing::info!(user = %admin.username, "bootstrap admin created with the configured password")
+        }
     }
 }
 

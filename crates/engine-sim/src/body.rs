@@ -26,7 +26,8 @@ pub(crate) fn full(bytes: impl Into<Bytes>) -> Body {
 fn with_type(status: StatusCode, content_type: &'static str, body: Body) -> Resp {
     let mut resp = Response::new(body);
     *resp.status_mut() = status;
-    resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     resp
 }
 
@@ -35,7 +36,11 @@ pub(crate) fn json(status: StatusCode, value: &Value) -> Resp {
 }
 
 pub(crate) fn text(status: StatusCode, msg: &str) -> Resp {
-    with_type(status, "text/plain; charset=utf-8", full(format!("{msg}\n")))
+    with_type(
+        status,
+        "text/plain; charset=utf-8",
+        full(format!("{msg}\n")),
+    )
 }
 
 /// `{"response": value, "error": null}`, the `/ace/*` success envelope.
@@ -73,7 +78,11 @@ pub(crate) fn mpeg_ts(body: Body) -> Resp {
 }
 
 pub(crate) fn m3u8(playlist: String) -> Resp {
-    with_type(StatusCode::OK, "application/vnd.apple.mpegurl", full(playlist))
+    with_type(
+        StatusCode::OK,
+        "application/vnd.apple.mpegurl",
+        full(playlist),
+    )
 }
 
 /// The endless playback body: no Content-Length, chunks as the reader yields them;

@@ -73,7 +73,13 @@ mod tests {
         assert_eq!(c.content_id, "00112233445566778899aabbccddeeff00112233");
         assert_eq!(c.bitrate_bps, 1_000_000);
         assert_eq!(c.startup_delay.as_millis(), 250);
-        assert_eq!(c.fault, crate::Fault::Stall { at_secs: 2.0, for_secs: 3.0 });
+        assert_eq!(
+            c.fault,
+            crate::Fault::Stall {
+                at_secs: 2.0,
+                for_secs: 3.0
+            }
+        );
     }
 
     #[test]

@@ -87,6 +87,9 @@ impl Default for SimConfig {
 impl SimConfig {
     /// Defaults with this catalogue.
     pub fn with_catalogue(catalogue: Vec<Content>) -> Self {
-        Self { catalogue, ..Self::default() }
+        Self {
+            catalogue,
+            ..Self::default()
+        }
     }
 }

@@ -109,7 +109,11 @@ impl Content {
         .filter(|(word, _)| name.contains(word))
         .map(|(_, cat)| *cat)
         .collect();
-        if found.is_empty() { vec!["other"] } else { found }
+        if found.is_empty() {
+            vec!["other"]
+        } else {
+            found
+        }
     }
 }
 
@@ -154,7 +158,10 @@ impl TryFrom<ContentSpec> for Content {
         if c.content_id == c.infohash {
             return Err(format!("{}: content_id and infohash must differ", s.name));
         }
-        c.bitrate_bps = s.bitrate_bps.or(s.bitrate_kbps.map(|k| k * 1000)).unwrap_or(c.bitrate_bps);
+        c.bitrate_bps = s
+            .bitrate_bps
+            .or(s.bitrate_kbps.map(|k| k * 1000))
+            .unwrap_or(c.bitrate_bps);
         if c.bitrate_bps < 8 * 188 {
             return Err(format!("{}: bitrate below one packet per second", s.name));
         }
@@ -193,7 +200,12 @@ fn derive_id(tag: &str, name: &str) -> String {
     let mut out = String::with_capacity(48);
     for block in 0u64..3 {
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in tag.bytes().chain([0]).chain(name.bytes()).chain(block.to_le_bytes()) {
+        for b in tag
+            .bytes()
+            .chain([0])
+            .chain(name.bytes())
+            .chain(block.to_le_bytes())
+        {
             h ^= u64::from(b);
             h = h.wrapping_mul(0x0000_0100_0000_01B3);
         }
@@ -220,7 +232,10 @@ mod tests {
         assert_ne!(a.content_id, c.content_id);
         for id in [&a.content_id, &a.infohash] {
             assert_eq!(id.len(), 40);
-            assert!(id.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+            assert!(
+                id.bytes()
+                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+            );
         }
     }
 
@@ -228,7 +243,10 @@ mod tests {
     fn json_round_trips_with_delay_in_ms() {
         let c = Content::new("X")
             .with_startup_delay(Duration::from_millis(1500))
-            .with_fault(Fault::Stall { at_secs: 1.0, for_secs: 2.0 });
+            .with_fault(Fault::Stall {
+                at_secs: 1.0,
+                for_secs: 2.0,
+            });
         let v = serde_json::to_value(&c).unwrap();
         assert_eq!(v["startup_delay_ms"], 1500);
         assert_eq!(v["fault"]["kind"], "stall");

@@ -58,11 +58,17 @@ impl Introspection {
     /// Sessions (any state) of the content with this content id or infohash.
     pub fn sessions_for(&self, content_id_or_infohash: &str) -> Vec<&SessionInfo> {
         let key = content_id_or_infohash.to_ascii_lowercase();
-        self.sessions.iter().filter(|s| s.content_id == key || s.infohash == key).collect()
+        self.sessions
+            .iter()
+            .filter(|s| s.content_id == key || s.infohash == key)
+            .collect()
     }
 
     /// getstream calls for this content id or infohash value.
     pub fn calls_for(&self, value: &str) -> Vec<&GetstreamCall> {
-        self.getstream_calls.iter().filter(|c| c.value.eq_ignore_ascii_case(value)).collect()
+        self.getstream_calls
+            .iter()
+            .filter(|c| c.value.eq_ignore_ascii_case(value))
+            .collect()
     }
 }

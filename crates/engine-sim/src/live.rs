@@ -60,7 +60,8 @@ impl LiveContent {
 
     /// Index of the packet being "broadcast" at `now`.
     pub fn live_pos(&self, now: Instant) -> u64 {
-        (now.saturating_duration_since(self.live_since).as_secs_f64() * self.packets_per_sec()) as u64
+        (now.saturating_duration_since(self.live_since).as_secs_f64() * self.packets_per_sec())
+            as u64
     }
 
     /// Seconds since the content went live.
@@ -70,6 +71,7 @@ impl LiveContent {
 
     /// Whether `key` is this content's id or infohash.
     pub fn matches(&self, key: &str) -> bool {
-        self.content.content_id.eq_ignore_ascii_case(key) || self.content.infohash.eq_ignore_ascii_case(key)
+        self.content.content_id.eq_ignore_ascii_case(key)
+            || self.content.infohash.eq_ignore_ascii_case(key)
     }
 }

@@ -65,7 +65,11 @@ impl Reader {
         // Aim for about ten chunks a second at low bitrates, so a slow channel
         // still arrives in pieces rather than one write every few seconds.
         let per_tenth = (content.content.bitrate_bps / 80) as usize;
-        let max_chunk = if unpaced { MAX_CHUNK } else { per_tenth.clamp(2 * PACKET_SIZE, MAX_CHUNK) };
+        let max_chunk = if unpaced {
+            MAX_CHUNK
+        } else {
+            per_tenth.clamp(2 * PACKET_SIZE, MAX_CHUNK)
+        };
         let mut rng = StdRng::from_entropy();
         let next_chunk = rng.gen_range(1..=max_chunk);
         let mut r = Self {
@@ -133,7 +137,11 @@ impl Reader {
                 return Some(self.hand_out(self.next_chunk));
             }
             let need = (self.next_chunk - self.buf.len()).div_ceil(PACKET_SIZE) as u64;
-            let avail = if self.unpaced { need } else { self.available(now) };
+            let avail = if self.unpaced {
+                need
+            } else {
+                self.available(now)
+            };
             if avail > 0 {
                 let n = avail.min(need);
                 write_packets(&mut self.buf, self.pos, self.pos + n);
@@ -156,7 +164,8 @@ impl Reader {
     }
 
     fn target(&self, now: Instant) -> f64 {
-        self.base_pos + now.saturating_duration_since(self.base_time).as_secs_f64() * self.pps * self.factor
+        self.base_pos
+            + now.saturating_duration_since(self.base_time).as_secs_f64() * self.pps * self.factor
     }
 
     /// Whole packets the pacing allows now.
@@ -169,7 +178,11 @@ impl Reader {
     /// stopped rather than bursting what it missed).
     fn apply_fault(&mut self, fault: Fault, now: Instant) {
         let was_silent = matches!(self.fault, Fault::Silent | Fault::Offline);
-        self.base_pos = if was_silent { self.pos as f64 } else { self.target(now) };
+        self.base_pos = if was_silent {
+            self.pos as f64
+        } else {
+            self.target(now)
+        };
         self.base_time = now;
         self.factor = match fault {
             Fault::Slow { factor } if factor.is_finite() && factor > 0.0 => factor.max(0.001),
@@ -187,7 +200,8 @@ impl Reader {
         let d = Duration::from_secs_f64(for_secs.max(0.0));
         let until = Instant::now() + d;
         while Instant::now() < until && !self.ended() {
-            self.nap(until.saturating_duration_since(Instant::now()).min(MAX_NAP)).await;
+            self.nap(until.saturating_duration_since(Instant::now()).min(MAX_NAP))
+                .await;
         }
         let skipped = (for_secs.max(0.0) * self.pps * self.factor) as u64;
         self.pos = cycle_ceil(self.pos + skipped.max(1));

@@ -122,11 +122,15 @@ impl ReaderSlot {
     pub fn acquire(session: &Arc<Session>, exclusive: bool) -> Option<Self> {
         let ok = session
             .readers
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (!exclusive || n == 0).then_some(n + 1))
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (!exclusive || n == 0).then_some(n + 1)
+            })
             .is_ok();
         ok.then(|| {
             tracing::debug!(session = %session.id, "reader joined");
-            ReaderSlot { session: session.clone() }
+            ReaderSlot {
+                session: session.clone(),
+            }
         })
     }
 }

@@ -51,7 +51,15 @@ impl State {
             policies: config.policies,
             unpaced: config.unpaced,
             burst: config.burst,
-            catalogue: Mutex::new(config.catalogue.iter().cloned().map(LiveContent::new).map(Arc::new).collect()),
+            catalogue: Mutex::new(
+                config
+                    .catalogue
+                    .iter()
+                    .cloned()
+                    .map(LiveContent::new)
+                    .map(Arc::new)
+                    .collect(),
+            ),
             sessions: Mutex::new(Registry::default()),
             calls: Mutex::new(Vec::new()),
             stop_calls: AtomicU64::new(0),
@@ -73,7 +81,10 @@ impl State {
 
     /// Content by content id or infohash.
     pub fn find(&self, key: &str) -> Option<Arc<LiveContent>> {
-        lock(&self.catalogue).iter().find(|c| c.matches(key)).cloned()
+        lock(&self.catalogue)
+            .iter()
+            .find(|c| c.matches(key))
+            .cloned()
     }
 
     /// The running catalogue.
@@ -116,7 +127,11 @@ impl State {
 
     /// The session getstream hands `pid` for `content`, under the pid policies;
     /// `Err` is the engine's error text.
-    pub fn open_session(&self, pid: &str, content: &Arc<LiveContent>) -> Result<Arc<Session>, &'static str> {
+    pub fn open_session(
+        &self,
+        pid: &str,
+        content: &Arc<LiveContent>,
+    ) -> Result<Arc<Session>, &'static str> {
         let mut reg = lock(&self.sessions);
         let id = &content.content.content_id;
         let live: Vec<Arc<Session>> = reg

@@ -278,7 +278,9 @@ impl Viewer {
                     return None;
                 }
                 let read = st.ring.read(&mut self.cursor);
-                self.info.position.store(st.ring.position(self.cursor), Ordering::Relaxed);
+                self.info
+                    .position
+                    .store(st.ring.position(self.cursor), Ordering::Relaxed);
                 read
             };
             match read {

@@ -102,7 +102,10 @@ impl Mux {
         let hub = Arc::new(Hub::new(
             key.clone(),
             self.next_hub.fetch_add(1, Ordering::Relaxed),
-            Ring::new(self.settings.max_client_lag_bytes, self.settings.instant_start_bytes),
+            Ring::new(
+                self.settings.max_client_lag_bytes,
+                self.settings.instant_start_bytes,
+            ),
             self.cancel.child_token(),
             self.metrics.bytes_out.clone(),
         ));
@@ -115,7 +118,8 @@ impl Mux {
             metrics: self.metrics.clone(),
         };
         let mux = self.clone();
-        self.tasks.spawn(async move { upstream.run(|hub| mux.remove(hub)).await });
+        self.tasks
+            .spawn(async move { upstream.run(|hub| mux.remove(hub)).await });
         hub
     }
 
@@ -154,7 +158,10 @@ impl Mux {
     pub async fn shutdown(&self, bound: Duration) {
         self.cancel.cancel();
         self.tasks.close();
-        if tokio::time::timeout(bound, self.tasks.wait()).await.is_err() {
+        if tokio::time::timeout(bound, self.tasks.wait())
+            .await
+            .is_err()
+        {
             tracing::warn!("some engine sessions did not stop in time");
         }
     }

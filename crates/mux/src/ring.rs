@@ -90,7 +90,10 @@ impl Ring {
         let seq = self.next_seq;
         for (i, packet) in data.chunks_exact(PACKET).enumerate() {
             if ts::is_pat_start(packet) {
-                self.last_pat = Some(Cursor { seq, offset: i * PACKET });
+                self.last_pat = Some(Cursor {
+                    seq,
+                    offset: i * PACKET,
+                });
                 self.keyframe_since_pat = false;
             } else if !self.keyframe_since_pat && ts::random_access(packet) {
                 self.keyframe_pat = self.last_pat;
@@ -98,7 +101,10 @@ impl Ring {
             }
         }
         self.held += data.len();
-        self.chunks.push_back(Chunk { start: self.head, data: data.clone() });
+        self.chunks.push_back(Chunk {
+            start: self.head,
+            data: data.clone(),
+        });
         self.head += data.len() as u64;
         self.next_seq += 1;
         while let Some(front) = self.chunks.front() {
@@ -131,7 +137,10 @@ impl Ring {
 
     /// The live edge: the next chunk to arrive.
     pub fn live_edge(&self) -> Cursor {
-        Cursor { seq: self.next_seq, offset: 0 }
+        Cursor {
+            seq: self.next_seq,
+            offset: 0,
+        }
     }
 
     /// Where a new viewer starts: the last PAT before a keyframe, else the last PAT,
@@ -175,8 +184,15 @@ impl Ring {
             return Read::Wait;
         };
         let data = chunk.data.slice(cursor.offset.min(chunk.data.len())..);
-        *cursor = Cursor { seq: cursor.seq + 1, offset: 0 };
-        if data.is_empty() { self.read(cursor) } else { Read::Data(data) }
+        *cursor = Cursor {
+            seq: cursor.seq + 1,
+            offset: 0,
+        };
+        if data.is_empty() {
+            self.read(cursor)
+        } else {
+            Read::Data(data)
+        }
     }
 }
 
@@ -203,9 +219,17 @@ mod tests {
         r.push(chunk(&[DATA, PAT, DATA, KEY, DATA]));
         r.push(chunk(&[DATA, PAT, DATA]));
         let c = r.start_cursor();
-        assert_eq!(c, Cursor { seq: 0, offset: PACKET });
+        assert_eq!(
+            c,
+            Cursor {
+                seq: 0,
+                offset: PACKET
+            }
+        );
         let mut cur = c;
-        let Read::Data(d) = r.read(&mut cur) else { panic!() };
+        let Read::Data(d) = r.read(&mut cur) else {
+            panic!()
+        };
         assert!(ts::is_pat_start(&d[..PACKET]));
         assert_eq!(d.len(), 4 * PACKET);
     }
@@ -233,7 +257,9 @@ mod tests {
             assert!(matches!(r.read(&mut fast), Read::Data(_)));
         }
         assert!(matches!(r.read(&mut slow), Read::Lagged { skipped } if skipped > 0));
-        let Read::Data(d) = r.read(&mut slow) else { panic!() };
+        let Read::Data(d) = r.read(&mut slow) else {
+            panic!()
+        };
         assert!(ts::is_pat_start(&d[..PACKET]), "resumes at a PAT");
         assert_eq!(r.read(&mut fast), Read::Wait);
     }

@@ -38,7 +38,8 @@ pub async fn serve(
 ) {
     let graceful = GracefulShutdown::new();
     let mut http = http1::Builder::new();
-    http.timer(TokioTimer::new()).header_read_timeout(HEADER_TIMEOUT);
+    http.timer(TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT);
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -68,7 +69,10 @@ pub async fn serve(
     drop(listener);
     // Live bodies never finish by themselves: end the channels first, then drain.
     mux.shutdown(drain).await;
-    if tokio::time::timeout(drain, graceful.shutdown()).await.is_err() {
+    if tokio::time::timeout(drain, graceful.shutdown())
+        .await
+        .is_err()
+    {
         tracing::warn!("multiplexer connections still open after the drain; closing");
     }
 }
@@ -81,7 +85,11 @@ async fn route(
     let query: Vec<(String, String)> = req
         .uri()
         .query()
-        .map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect()
+        })
         .unwrap_or_default();
     let method = req.method().clone();
     let response = match (method, req.uri().path()) {
@@ -136,7 +144,9 @@ async fn getstream(
     };
     if req.method() == Method::HEAD {
         // Players probe with HEAD; answering needs no engine session.
-        return stream_headers(Response::builder()).body(body::empty()).unwrap_or_default();
+        return stream_headers(Response::builder())
+            .body(body::empty())
+            .unwrap_or_default();
     }
     // The player's own pid/sid never reach the engine: we choose the player id.
     let params: Vec<(String, String)> = query
@@ -172,10 +182,13 @@ fn stream_headers(b: http::response::Builder) -> http::response::Builder {
 
 fn status_route(mux: &Mux, query: &[(String, String)]) -> Response<Body> {
     if query.iter().all(|(k, _)| k != "id" && k != "infohash") {
-        return json_response(StatusCode::OK, &json!({
-            "streams": mux.hubs_snapshot().len(),
-            "metrics": mux.metrics.snapshot(),
-        }));
+        return json_response(
+            StatusCode::OK,
+            &json!({
+                "streams": mux.hubs_snapshot().len(),
+                "metrics": mux.metrics.snapshot(),
+            }),
+        );
     }
     let key = match content_key(query) {
         Ok(k) => k,
@@ -194,7 +207,9 @@ fn streams_json(mux: &Mux) -> serde_json::Value {
 
 fn stop_route(mux: &Mux, query: &[(String, String)]) -> Response<Body> {
     match content_key(query) {
-        Ok(key) if mux.stop(&key) => json_response(StatusCode::OK, &json!({"stopped": key.value()})),
+        Ok(key) if mux.stop(&key) => {
+            json_response(StatusCode::OK, &json!({"stopped": key.value()}))
+        }
         Ok(_) => json_response(StatusCode::NOT_FOUND, &json!({"error": "stream not found"})),
         Err(msg) => text(StatusCode::BAD_REQUEST, &msg),
     }

@@ -81,7 +81,9 @@ pub fn of(hub: &Hub) -> StreamStatus {
         stream_id: hub.key.value().to_owned(),
         kind: hub.key.param(),
         stat_url: session.map(|s| s.stat_url.clone()).unwrap_or_default(),
-        playback_session_id: session.map(|s| s.playback_session_id.clone()).unwrap_or_default(),
+        playback_session_id: session
+            .map(|s| s.playback_session_id.clone())
+            .unwrap_or_default(),
         infohash: session.map(|s| s.infohash.clone()).unwrap_or_default(),
         phase: st.phase.clone(),
         started_at: hub.started_at.to_string(),

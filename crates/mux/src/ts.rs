@@ -71,7 +71,10 @@ impl Packetizer {
             if plausible {
                 return;
             }
-            let skip = buf[1..].iter().position(|&b| b == SYNC).map_or(buf.len(), |p| p + 1);
+            let skip = buf[1..]
+                .iter()
+                .position(|&b| b == SYNC)
+                .map_or(buf.len(), |p| p + 1);
             self.discarded += skip as u64;
             self.pending.advance(skip);
         }
@@ -99,7 +102,9 @@ pub(crate) mod tests {
 
     #[test]
     fn unaligned_pieces_come_out_as_whole_packets_in_order() {
-        let stream: Vec<u8> = (0..50u8).flat_map(|i| packet(0x100, false, false, i)).collect();
+        let stream: Vec<u8> = (0..50u8)
+            .flat_map(|i| packet(0x100, false, false, i))
+            .collect();
         let mut p = Packetizer::new();
         let mut out = Vec::new();
         for piece in stream.chunks(61) {

@@ -73,9 +73,16 @@ impl Upstream {
     /// only this task that time.
     async fn stop(&self, session: EngineSession) {
         self.metrics.sessions_stopped.inc();
-        match timeout(self.settings.stop_timeout, self.engine.stop(&session.command_url)).await {
+        match timeout(
+            self.settings.stop_timeout,
+            self.engine.stop(&session.command_url),
+        )
+        .await
+        {
             Ok(Ok(())) => tracing::info!(stream = self.hub.key.value(), "engine session stopped"),
-            Ok(Err(e)) => tracing::warn!(stream = self.hub.key.value(), error = %e, "engine stop failed"),
+            Ok(Err(e)) => {
+                tracing::warn!(stream = self.hub.key.value(), error = %e, "engine stop failed")
+            }
             Err(_) => tracing::warn!(stream = self.hub.key.value(), "engine stop timed out"),
         }
     }
@@ -109,7 +116,11 @@ impl Upstream {
             }
             failures += 1;
             if failures > self.settings.max_reopens {
-                tracing::warn!(stream = self.hub.key.value(), reason, "engine failed; giving up");
+                tracing::warn!(
+                    stream = self.hub.key.value(),
+                    reason,
+                    "engine failed; giving up"
+                );
                 return Outcome::Exhausted;
             }
             self.hub.set_phase(Phase::Reconnecting);
@@ -132,11 +143,12 @@ impl Upstream {
     async fn open_and_read(&self, delivered_before: bool) -> Result<(bool, String), StartError> {
         let deadline = tokio::time::Instant::now() + self.settings.response_timeout;
         let key = &self.hub.key;
-        let session = match tokio::time::timeout_at(deadline, self.engine.start(key, &self.params)).await {
-            Ok(Ok(s)) => s,
-            Ok(Err(EngineError::Timeout)) | Err(_) => return Err(StartError::Timeout),
-            Ok(Err(e)) => return Err(StartError::Engine(e.to_string())),
-        };
+        let session =
+            match tokio::time::timeout_at(deadline, self.engine.start(key, &self.params)).await {
+                Ok(Ok(s)) => s,
+                Ok(Err(EngineError::Timeout)) | Err(_) => return Err(StartError::Timeout),
+                Ok(Err(e)) => return Err(StartError::Engine(e.to_string())),
+            };
         self.metrics.sessions_opened.inc();
         tracing::info!(
             stream = key.value(),
@@ -148,20 +160,26 @@ impl Upstream {
         let playback_url = session.playback_url.clone();
         self.hub.lock().session = Some(session);
 
-        let response = match tokio::time::timeout_at(deadline, self.engine.open_playback(&playback_url)).await {
-            Ok(Ok(r)) => r,
-            Ok(Err(EngineError::Timeout)) | Err(_) => return Err(StartError::Timeout),
-            Ok(Err(e)) => return Err(StartError::Engine(e.to_string())),
-        };
+        let response =
+            match tokio::time::timeout_at(deadline, self.engine.open_playback(&playback_url)).await
+            {
+                Ok(Ok(r)) => r,
+                Ok(Err(EngineError::Timeout)) | Err(_) => return Err(StartError::Timeout),
+                Ok(Err(e)) => return Err(StartError::Engine(e.to_string())),
+            };
         let mut body = response.bytes_stream();
         let mut packets = Packetizer::new();
         let mut got_bytes = false;
         loop {
             // Until the first byte the start deadline applies; after it, the stall timeout.
             let next = if got_bytes || delivered_before {
-                timeout(self.settings.stall_timeout, body.next()).await.map_err(|_| ())
+                timeout(self.settings.stall_timeout, body.next())
+                    .await
+                    .map_err(|_| ())
             } else {
-                tokio::time::timeout_at(deadline, body.next()).await.map_err(|_| ())
+                tokio::time::timeout_at(deadline, body.next())
+                    .await
+                    .map_err(|_| ())
             };
             match next {
                 Ok(Some(Ok(piece))) => {
@@ -171,7 +189,10 @@ impl Upstream {
                     }
                 }
                 Ok(Some(Err(e))) => {
-                    return self.ended(got_bytes, format!("playback read failed: {}", e.without_url()));
+                    return self.ended(
+                        got_bytes,
+                        format!("playback read failed: {}", e.without_url()),
+                    );
                 }
                 Ok(None) => return self.ended(got_bytes, "engine closed the playback".into()),
                 Err(()) if got_bytes || delivered_before => {
@@ -192,7 +213,8 @@ impl Upstream {
             tokio::time::sleep(self.settings.stat_interval).await;
             let url = self.hub.lock().session.as_ref().map(|s| s.stat_url.clone());
             if let Some(url) = url
-                && let Ok(Ok(stat)) = timeout(self.engine.request_timeout(), self.engine.stat(&url)).await
+                && let Ok(Ok(stat)) =
+                    timeout(self.engine.request_timeout(), self.engine.stat(&url)).await
             {
                 self.hub.lock().stat = Some(stat);
             }

@@ -2,10 +2,10 @@
 
 use std::time::Instant;
 
+use acextream_core::redact::redact_uri;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
-use acextream_core::redact::redact_uri;
 
 /// Logs `method uri status ms ip` when the response headers are ready (a stream's
 /// line is written when it starts, not when it ends).

@@ -45,7 +45,12 @@ pub async fn require_admin(
     let Some((user, password)) = basic_credentials(req.headers()) else {
         return Err(ApiError::Unauthorized.into());
     };
-    match state.accounts.login(&user, &password).await.map_err(ApiError::from)? {
+    match state
+        .accounts
+        .login(&user, &password)
+        .await
+        .map_err(ApiError::from)?
+    {
         Login::Active(user) if user.is_admin => {
             req.extensions_mut().insert(AdminUser(user));
             next.call(req).await
@@ -74,8 +79,14 @@ mod tests {
     #[test]
     fn basic_credentials_are_decoded_and_junk_is_ignored() {
         let mut h = HeaderMap::new();
-        h.insert(AUTHORIZATION, HeaderValue::from_static("Basic YWxpY2U6czNjOnJldA=="));
-        assert_eq!(basic_credentials(&h), Some(("alice".into(), "s3c:ret".into())));
+        h.insert(
+            AUTHORIZATION,
+            HeaderValue::from_static("Basic YWxpY2U6czNjOnJldA=="),
+        );
+        assert_eq!(
+            basic_credentials(&h),
+            Some(("alice".into(), "s3c:ret".into()))
+        );
         for junk in ["Basic", "Basic !!!", "Bearer abc", "Basic YWxpY2U="] {
             h.insert(AUTHORIZATION, HeaderValue::from_static(junk));
             assert_eq!(basic_credentials(&h), None, "{junk}");

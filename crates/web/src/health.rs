@@ -67,7 +67,9 @@ async fn probe_mux(state: &AppState) -> Value {
 async fn probe_engine(state: &AppState) -> Value {
     match tokio::time::timeout(PROBE_TIMEOUT, state.engine.version()).await {
         Ok(Ok(v)) => json!({"ok": true, "version": v.version, "url": state.engine.base().as_str()}),
-        Ok(Err(e)) => json!({"ok": false, "error": e.to_string(), "url": state.engine.base().as_str()}),
+        Ok(Err(e)) => {
+            json!({"ok": false, "error": e.to_string(), "url": state.engine.base().as_str()})
+        }
         Err(_) => json!({"ok": false, "error": "engine did not answer in time",
                           "url": state.engine.base().as_str()}),
     }

@@ -6,9 +6,9 @@
 //! back-pressures only its own mux connection). The mux decides the status before
 //! any byte, so an engine failure reaches the player as 502/504, never as an empty 200.
 
+use acextream_core::accounts::Login;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
-use acextream_core::accounts::Login;
 
 use crate::auth::player_credentials;
 use crate::error::ApiError;
@@ -66,7 +66,11 @@ pub async fn forward_stream(
         .map_err(|e| ApiError::Internal(e.into()))?;
     url.query_pairs_mut().extend_pairs(params);
     let head = req.method() == actix_web::http::Method::HEAD;
-    let method = if head { reqwest::Method::HEAD } else { reqwest::Method::GET };
+    let method = if head {
+        reqwest::Method::HEAD
+    } else {
+        reqwest::Method::GET
+    };
     let user_agent = req
         .headers()
         .get(header::USER_AGENT)
@@ -76,7 +80,10 @@ pub async fn forward_stream(
         .mux_client
         .request(method, url)
         .header("x-acextream-user", user)
-        .header("x-forwarded-for", client_ip(req, state.settings.server.trust_forwarded_headers))
+        .header(
+            "x-forwarded-for",
+            client_ip(req, state.settings.server.trust_forwarded_headers),
+        )
         .header(reqwest::header::USER_AGENT, user_agent)
         .send()
         .await
@@ -127,5 +134,7 @@ pub async fn relay_json(state: &AppState, url: url::Url) -> Result<HttpResponse,
         .bytes()
         .await
         .map_err(|_| ApiError::BadGateway("stream service answered badly".into()))?;
-    Ok(HttpResponse::build(status).content_type(content_type).body(body))
+    Ok(HttpResponse::build(status)
+        .content_type(content_type)
+        .body(body))
 }

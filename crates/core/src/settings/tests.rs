@@ -1,5 +1,7 @@
 //! Settings layering and every error path, inside figment's `Jail` (a private cwd and env).
 
+#![allow(clippy::result_large_err)] // figment::Error is what Jail returns.
+
 use super::*;
 use figment::Jail;
 
@@ -7,7 +9,10 @@ fn load_err(jail_setup: impl FnOnce(&mut Jail) -> figment::error::Result<()>) ->
     let mut message = String::new();
     Jail::expect_with(|jail| {
         jail_setup(jail)?;
-        message = Settings::load(None).expect_err("settings should fail").to_string().to_lowercase();
+        message = Settings::load(None)
+            .expect_err("settings should fail")
+            .to_string()
+            .to_lowercase();
         Ok(())
     });
     message
@@ -43,7 +48,10 @@ fn file_overrides_defaults_and_env_overrides_file() {
         let s = Settings::load(None).expect("env loads");
         assert_eq!(s.server.bind.port(), 9100, "env wins over the file");
         assert_eq!(s.engine.url.port(), Some(7000));
-        assert_eq!(s.server.timezone, "Europe/Rome", "file values not overridden stay");
+        assert_eq!(
+            s.server.timezone, "Europe/Rome",
+            "file values not overridden stay"
+        );
         Ok(())
     });
 }
@@ -65,7 +73,10 @@ fn explicit_missing_file_is_an_error() {
         jail.set_env("ACEXTREAM_CONFIG", "nope.toml");
         Ok(())
     });
-    assert!(msg.contains("nope.toml") && msg.contains("does not exist"), "{msg}");
+    assert!(
+        msg.contains("nope.toml") && msg.contains("does not exist"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -128,7 +139,10 @@ fn unknown_time_zone_is_rejected() {
 #[test]
 fn printed_settings_mask_the_admin_password() {
     let s = Settings::from_toml("[admin]\npassword = \"hunter2-secret\"\n").expect("loads");
-    assert_eq!(s.admin.password.as_ref().map(Secret::expose), Some("hunter2-secret"));
+    assert_eq!(
+        s.admin.password.as_ref().map(Secret::expose),
+        Some("hunter2-secret")
+    );
     let printed = s.to_masked_toml();
     assert!(!printed.contains("hunter2-secret"), "{printed}");
     assert!(printed.contains("********"), "{printed}");
@@ -139,5 +153,9 @@ fn printed_settings_mask_the_admin_password() {
 fn the_shipped_config_file_is_valid_and_equals_the_defaults() {
     let text = include_str!("../../../../config/acextream.toml");
     let shipped = Settings::from_toml(text).expect("config/acextream.toml loads");
-    assert_eq!(shipped, Settings::default(), "the documented defaults match the code");
+    assert_eq!(
+        shipped,
+        Settings::default(),
+        "the documented defaults match the code"
+    );
 }

@@ -4,7 +4,8 @@ use super::*;
 
 fn user_version(path: &Path) -> i64 {
     let c = Connection::open(path).unwrap();
-    c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap()
+    c.query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap()
 }
 
 #[test]
@@ -22,10 +23,19 @@ fn a_fresh_database_is_created_with_its_directory_and_migrated() {
         })
         .unwrap();
     for t in [
-        "users", "channels", "categories", "sources", "epg_sources", "epg_programmes",
-        "settings", "sessions",
+        "users",
+        "channels",
+        "categories",
+        "sources",
+        "epg_sources",
+        "epg_programmes",
+        "settings",
+        "sessions",
     ] {
-        assert!(tables.iter().any(|x| x == t), "missing table {t}: {tables:?}");
+        assert!(
+            tables.iter().any(|x| x == t),
+            "missing table {t}: {tables:?}"
+        );
     }
     let mode: String = store
         .run_blocking(|c| Ok(c.query_row("PRAGMA journal_mode", [], |r| r.get(0))?))
@@ -68,7 +78,10 @@ fn a_read_only_database_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ro.db");
     // A database from an older version (no schema yet) that cannot be written to.
-    Connection::open(&path).unwrap().execute_batch("CREATE TABLE t (x)").unwrap();
+    Connection::open(&path)
+        .unwrap()
+        .execute_batch("CREATE TABLE t (x)")
+        .unwrap();
     let err = Store::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY)
         .err()
         .expect("read-only must not open");
@@ -78,7 +91,9 @@ fn a_read_only_database_is_a_clear_error() {
 #[test]
 fn a_directory_in_place_of_the_file_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
-    let err = Store::open(dir.path()).err().expect("a directory must not open");
+    let err = Store::open(dir.path())
+        .err()
+        .expect("a directory must not open");
     assert!(err.to_string().contains("directory"), "{err}");
 }
 
@@ -86,8 +101,13 @@ fn a_directory_in_place_of_the_file_is_a_clear_error() {
 fn a_database_from_a_newer_version_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("new.db");
-    Connection::open(&path).unwrap().execute_batch("PRAGMA user_version = 999").unwrap();
-    let err = Store::open(&path).err().expect("newer schema must not open");
+    Connection::open(&path)
+        .unwrap()
+        .execute_batch("PRAGMA user_version = 999")
+        .unwrap();
+    let err = Store::open(&path)
+        .err()
+        .expect("newer schema must not open");
     assert!(err.to_string().contains("migrate"), "{err}");
 }
 

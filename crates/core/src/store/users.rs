@@ -103,20 +103,22 @@ pub fn insert(c: &Connection, u: &NewUser) -> StoreResult<User> {
 
 /// The account with this row id.
 pub fn by_id(c: &Connection, id: i64) -> StoreResult<Option<User>> {
-    Ok(c
-        .query_row(&format!("SELECT {COLUMNS} FROM users WHERE id = ?1"), [id], from_row)
-        .optional()?)
+    Ok(c.query_row(
+        &format!("SELECT {COLUMNS} FROM users WHERE id = ?1"),
+        [id],
+        from_row,
+    )
+    .optional()?)
 }
 
 /// The account with this exact name.
 pub fn by_name(c: &Connection, username: &str) -> StoreResult<Option<User>> {
-    Ok(c
-        .query_row(
-            &format!("SELECT {COLUMNS} FROM users WHERE username = ?1"),
-            [username],
-            from_row,
-        )
-        .optional()?)
+    Ok(c.query_row(
+        &format!("SELECT {COLUMNS} FROM users WHERE username = ?1"),
+        [username],
+        from_row,
+    )
+    .optional()?)
 }
 
 /// Every account, by name.

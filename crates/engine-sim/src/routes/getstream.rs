@@ -29,7 +29,10 @@ pub(crate) fn getstream(inner: &Arc<Inner>, base: &str, q: &Query, kind: Kind) -
     let key = q
         .get("id")
         .map(|v| (KeyParam::ContentId, "id", v))
-        .or_else(|| q.get("infohash").map(|v| (KeyParam::Infohash, "infohash", v)));
+        .or_else(|| {
+            q.get("infohash")
+                .map(|v| (KeyParam::Infohash, "infohash", v))
+        });
     // `sid` is the old alias of `pid`.
     let pid = q.get("pid").or_else(|| q.get("sid"));
     let state = &inner.state;
@@ -47,7 +50,9 @@ pub(crate) fn getstream(inner: &Arc<Inner>, base: &str, q: &Query, kind: Kind) -
         return error_answer(status, &message);
     }
     // A missing pid is an anonymous player: it gets one of its own.
-    let pid = pid.map(str::to_owned).unwrap_or_else(|| format!("anon-{}", uuid::Uuid::new_v4().simple()));
+    let pid = pid
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("anon-{}", uuid::Uuid::new_v4().simple()));
     let session = match state.open_session(&pid, &content) {
         Ok(s) => s,
         Err(msg) => return response_err(msg),

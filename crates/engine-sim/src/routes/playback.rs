@@ -24,7 +24,10 @@ pub(crate) async fn playback(inner: &Arc<Inner>, ih: &str, sid: &str) -> Resp {
     }
     let policy = state.policies.second_reader;
     let Some(slot) = ReaderSlot::acquire(&session, policy == SecondReader::Refuse) else {
-        return text(StatusCode::CONFLICT, "playback session already has a reader");
+        return text(
+            StatusCode::CONFLICT,
+            "playback session already has a reader",
+        );
     };
     let generation = if policy == SecondReader::KickFirst {
         session.kick_readers()
@@ -41,7 +44,12 @@ pub(crate) async fn playback(inner: &Arc<Inner>, ih: &str, sid: &str) -> Resp {
         return text(StatusCode::NOT_FOUND, "unknown playback session");
     }
     tracing::info!(session = %session.id, readers = session.readers(), "playback opened");
-    mpeg_ts(stream(Reader::new(slot, generation, state.unpaced, state.burst)))
+    mpeg_ts(stream(Reader::new(
+        slot,
+        generation,
+        state.unpaced,
+        state.burst,
+    )))
 }
 
 /// The session `sid` if it is live and belongs to infohash `ih`.

@@ -56,7 +56,9 @@ fn pat_section() -> Vec<u8> {
     let pmt_hi = 0xE0 | (PMT_PID >> 8) as u8;
     let pmt_lo = (PMT_PID & 0xFF) as u8;
     // section_length 13 = 5 header bytes after the length + 4 program entry + 4 CRC.
-    with_crc(vec![0x00, 0xB0, 13, 0x00, 0x01, 0xC1, 0x00, 0x00, 0x00, 0x01, pmt_hi, pmt_lo])
+    with_crc(vec![
+        0x00, 0xB0, 13, 0x00, 0x01, 0xC1, 0x00, 0x00, 0x00, 0x01, pmt_hi, pmt_lo,
+    ])
 }
 
 /// PMT: program 1, PCR and one H.264 stream (type 0x1B) on [`VIDEO_PID`].
@@ -109,8 +111,11 @@ pub fn write_packets(out: &mut BytesMut, from: u64, to: u64) {
                 p / CYCLE
             }
             PacketKind::Data(seq) => {
-                let (template, seq_at) =
-                    if p % CYCLE == 2 { (&t.data_rai, SEQ_AT_RAI) } else { (&t.data, SEQ_AT) };
+                let (template, seq_at) = if p % CYCLE == 2 {
+                    (&t.data_rai, SEQ_AT_RAI)
+                } else {
+                    (&t.data, SEQ_AT)
+                };
                 out.extend_from_slice(template);
                 out[start + seq_at..start + seq_at + 8].copy_from_slice(&seq.to_be_bytes());
                 seq

@@ -1,0 +1,128 @@
+//! Helpers shared by the end-to-end tests: the real `acextream` binary started on
+//! port 0 with a private database, and in-process applications for finer control.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::zombie_processes)]
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// The admin every test daemon is created with.
+pub const ADMIN: (&str, &str) = ("admin", "admin-pass-123");
+
+/// A `Command` for the real binary with a private database and no settings file.
+pub fn acextream(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_acextream"));
+    cmd.current_dir(dir)
+        .env_remove("ACEXTREAM_CONFIG")
+        .env_remove("RUST_LOG")
+        .env("ACEXTREAM_DATABASE__PATH", dir.join("test.db"))
+        .env("ACEXTREAM_ADMIN__PASSWORD", ADMIN.1)
+        .env("ACEXTREAM_SERVER__BIND", "127.0.0.1:0")
+        .env("ACEXTREAM_MUX__BIND", "127.0.0.1:0")
+        // Nothing listens here: tests that need an engine point this at the simulator.
+        .env("ACEXTREAM_ENGINE__URL", "http://127.0.0.1:9");
+    cmd
+}
+
+/// A running `acextream serve`, killed when dropped.
+pub struct Daemon {
+    pub child: Child,
+    pub public: SocketAddr,
+    pub mux: SocketAddr,
+    pub dir: PathBuf,
+    /// Lines the daemon logged after start-up.
+    pub log: mpsc::Receiver<String>,
+}
+
+impl Daemon {
+    /// Starts the binary in `dir` with `env` and waits until both listeners are up.
+    pub fn start(dir: &Path, env: &[(&str, &str)]) -> Daemon {
+        let mut cmd = acextream(dir);
+        cmd.arg("serve")
+            .env("ACEXTREAM_LOG__FORMAT", "json")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("start acextream");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        loop {
+            let line = rx
+                .recv_timeout(Duration::from_secs(30))
+                .expect("acextream did not start within 30 s");
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else {
+                continue;
+            };
+            if v["fields"]["message"] == "acextream listening" {
+                let public = v["fields"]["public"].as_str().unwrap().parse().unwrap();
+                let mux = v["fields"]["mux"].as_str().unwrap().parse().unwrap();
+                return Daemon {
+                    child,
+                    public,
+                    mux,
+                    dir: dir.to_path_buf(),
+                    log: rx,
+                };
+            }
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.public, path)
+    }
+
+    pub fn mux_url(&self, path: &str) -> String {
+        format!("http://{}{}", self.mux, path)
+    }
+
+    /// Sends SIGTERM.
+    pub fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+    }
+
+    /// Waits for the process to exit, at most `bound`; `None` if it is still running.
+    pub fn wait_exit(&mut self, bound: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + bound;
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+
+    /// Every log line received so far.
+    pub fn drain_log(&self) -> Vec<String> {
+        self.log.try_iter().collect()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A reqwest client that never uses a system proxy.
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder().no_proxy().build().unwrap()
+}
