@@ -5,8 +5,8 @@
 #
 #   scripts/test_hybrid.sh [PUBLIC_PORT] [MUX_PORT] [CHANNEL_ID]
 #
-# Admin credentials come from ACEXTREAM_ADMIN_USER (default admin) and
-# ACEXTREAM_ADMIN_PASSWORD. HOST (default 127.0.0.1) names the machine.
+# Admin credentials come from the same variables the daemon reads:
+# ACEXTREAM_ADMIN__USERNAME (default admin) and ACEXTREAM_ADMIN__PASSWORD. HOST (default 127.0.0.1) names the machine.
 # Prints one line per check; exits 0 only if every check passed.
 set -uo pipefail
 
@@ -14,8 +14,8 @@ PUBLIC_PORT=${1:-58055}
 MUX_PORT=${2:-8001}
 CHANNEL_ID=${3:-}
 HOST=${HOST:-127.0.0.1}
-ADMIN_USER=${ACEXTREAM_ADMIN_USER:-admin}
-ADMIN_PASSWORD=${ACEXTREAM_ADMIN_PASSWORD:-}
+ADMIN_USER=${ACEXTREAM_ADMIN__USERNAME:-admin}
+ADMIN_PASSWORD=${ACEXTREAM_ADMIN__PASSWORD:-}
 
 if ! command -v curl >/dev/null; then
     echo "installing curl" >&2
@@ -53,7 +53,7 @@ if [[ -n $ADMIN_PASSWORD ]]; then
     check_json "/api/aceproxy/stats as admin" "http://$HOST:$PUBLIC_PORT/api/aceproxy/stats" \
         200 streams -u "$ADMIN_USER:$ADMIN_PASSWORD"
 else
-    fail "/api/aceproxy/stats as admin: set ACEXTREAM_ADMIN_PASSWORD"
+    fail "/api/aceproxy/stats as admin: set ACEXTREAM_ADMIN__PASSWORD"
 fi
 
 if [[ -n $CHANNEL_ID ]]; then

@@ -1,6 +1,8 @@
 //! The foundation, black-box: the real binary's CLI, settings errors, both
 //! listeners, the admin guard, health, shutdown and log redaction.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic here is a failed test
+
 mod common;
 
 use std::io::Write;

@@ -1,7 +1,12 @@
 //! Helpers shared by the end-to-end tests: the real `acextream` binary started on
 //! port 0 with a private database, and in-process applications for finer control.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::zombie_processes)]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::zombie_processes
+)]
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -125,4 +130,99 @@ impl Drop for Daemon {
 /// A reqwest client that never uses a system proxy.
 pub fn http() -> reqwest::Client {
     reqwest::Client::builder().no_proxy().build().unwrap()
+}
+
+/// An in-process acextream (both listeners) on port 0, stopped when dropped.
+pub struct TestApp {
+    pub public: SocketAddr,
+    pub mux: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    pub task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    /// Starts acextream against `engine_url`, letting `tweak` adjust the settings.
+    pub async fn start(
+        engine_url: &str,
+        tweak: impl FnOnce(&mut acextream_core::Settings),
+    ) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = acextream_core::Settings::default();
+        s.server.bind = "127.0.0.1:0".parse().unwrap();
+        s.server.workers = 2;
+        s.mux.bind = "127.0.0.1:0".parse().unwrap();
+        s.database.path = dir.path().join("app.db");
+        s.admin.password = Some(acextream_core::settings::Secret::new(ADMIN.1));
+        s.engine.url = engine_url.parse().unwrap();
+        s.mux.idle_grace = Duration::from_secs(1);
+        s.mux.stall_timeout = Duration::from_secs(2);
+        s.mux.response_timeout = Duration::from_secs(5);
+        s.mux.stop_timeout = Duration::from_secs(1);
+        tweak(&mut s);
+        let app = acextream_daemon::startup::Application::build(s)
+            .await
+            .unwrap();
+        let (public, mux) = (app.public_addr(), app.mux_addr());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(app.run_until(async move {
+            let _ = rx.await;
+        }));
+        TestApp {
+            public,
+            mux,
+            stop: Some(tx),
+            task: Some(task),
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.public, path)
+    }
+
+    pub fn mux_url(&self, path: &str) -> String {
+        format!("http://{}{}", self.mux, path)
+    }
+
+    /// Public stream URL of a content id, with the admin's credentials.
+    pub fn stream_url(&self, param: &str, id: &str) -> String {
+        self.url(&format!(
+            "/ace/getstream?{param}={id}&username={}&password={}",
+            ADMIN.0, ADMIN.1
+        ))
+    }
+
+    /// Triggers the shutdown and waits for it to finish.
+    pub async fn shutdown(&mut self) -> anyhow::Result<()> {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        match self.task.take() {
+            Some(t) => t.await.unwrap(),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Polls `f` until it returns true or `bound` passes; returns the last answer.
+pub async fn eventually(bound: Duration, mut f: impl AsyncFnMut() -> bool) -> bool {
+    let deadline = tokio::time::Instant::now() + bound;
+    loop {
+        if f().await {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

@@ -383,9 +383,13 @@ impl Settings {
     }
 }
 
-/// `ACEXTREAM_SERVER__BIND=…` → `server.bind`; `ACEXTREAM_CONFIG` names the file, not a key.
+/// `ACEXTREAM_SERVER__BIND=…` → `server.bind`. Only names with the `__` section
+/// separator are settings: `ACEXTREAM_CONFIG` names the file, and other
+/// `ACEXTREAM_*` variables (scripts' own) are not ours to reject.
 fn env_provider() -> Env {
-    Env::prefixed(ENV_PREFIX).ignore(&["CONFIG"]).split("__")
+    Env::prefixed(ENV_PREFIX)
+        .filter(|key| key.as_str().contains("__"))
+        .split("__")
 }
 
 #[cfg(test)]

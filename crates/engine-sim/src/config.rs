@@ -54,6 +54,10 @@ pub struct Policies {
     pub second_reader: SecondReader,
     /// Second pid, same content.
     pub second_pid: SecondPid,
+    /// How long `stop` hangs before it is carried out (0: answers at once). Real
+    /// engines' stop sometimes hangs; a proxy must not wait on it.
+    #[serde(default)]
+    pub stop_hang_ms: u64,
 }
 
 /// Everything [`crate::Simulator::start`] needs.

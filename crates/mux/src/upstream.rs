@@ -171,8 +171,9 @@ impl Upstream {
         let mut packets = Packetizer::new();
         let mut got_bytes = false;
         loop {
-            // Until the first byte the start deadline applies; after it, the stall timeout.
-            let next = if got_bytes || delivered_before {
+            // Until this session's first byte the start deadline applies (the engine
+            // pre-buffers, even on a re-open); after it, the stall timeout.
+            let next = if got_bytes {
                 timeout(self.settings.stall_timeout, body.next())
                     .await
                     .map_err(|_| ())
@@ -195,8 +196,9 @@ impl Upstream {
                     );
                 }
                 Ok(None) => return self.ended(got_bytes, "engine closed the playback".into()),
-                Err(()) if got_bytes || delivered_before => {
-                    return Ok((got_bytes, "engine stalled".into()));
+                Err(()) if got_bytes => return Ok((true, "engine stalled".into())),
+                Err(()) if delivered_before => {
+                    return Ok((false, "re-opened session sent nothing in time".into()));
                 }
                 Err(()) => return Err(StartError::Timeout),
             }

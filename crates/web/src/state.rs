@@ -37,7 +37,14 @@ impl AppState {
             // The multiplexer is on loopback: a system proxy must never see stream bytes.
             .no_proxy()
             .connect_timeout(Duration::from_secs(2))
-            // No total timeout: streams are endless. A stuck read is the mux's to end.
+            // No total timeout: streams are endless. A read may pause while the mux
+            // re-opens an engine session (stall + start timeouts), so the read
+            // timeout only catches a mux that is truly gone.
+            .read_timeout(
+                settings.mux.stall_timeout
+                    + settings.mux.response_timeout
+                    + Duration::from_secs(30),
+            )
             .tcp_nodelay(true)
             // Streams must pass through untouched.
             .no_gzip()

@@ -68,6 +68,24 @@ fn config_env_names_the_file_and_is_not_a_key() {
 }
 
 #[test]
+fn other_acextream_variables_without_a_section_are_not_settings() {
+    Jail::expect_with(|jail| {
+        jail.set_env("ACEXTREAM_ADMIN_PASSWORD", "for-a-script");
+        jail.set_env("ACEXTREAM_MUX__MAX_REOPENS", "7");
+        let s = Settings::load(None).expect("loads");
+        assert_eq!(s.mux.max_reopens, 7);
+        assert!(s.admin.password.is_none());
+        jail.set_env("ACEXTREAM_MUX__MAX_REOPENZ", "7");
+        let err = Settings::load(None).expect_err("a typo in a section key fails");
+        assert!(
+            err.to_string().to_lowercase().contains("max_reopenz"),
+            "{err}"
+        );
+        Ok(())
+    });
+}
+
+#[test]
 fn explicit_missing_file_is_an_error() {
     let msg = load_err(|jail| {
         jail.set_env("ACEXTREAM_CONFIG", "nope.toml");

@@ -58,7 +58,13 @@ pub(crate) async fn handle(inner: &Arc<Inner>, req: Request<Incoming>) -> Resp {
         (&Method::GET, ["ace", "m", ih, file]) => hls::playlist(inner, &base, ih, file).await,
         (&Method::GET, ["ace", "c", ih, sid, file]) => hls::segment(inner, ih, sid, file),
         (&Method::GET, ["ace", "stat", ih, sid]) => stat::stat(inner, ih, sid),
-        (&Method::GET, ["ace", "cmd", ih, sid]) => command::command(inner, ih, sid, &query),
+        (&Method::GET, ["ace", "cmd", ih, sid]) => {
+            let hang = inner.state.policies.stop_hang_ms;
+            if hang > 0 && query.get("method") == Some("stop") {
+                tokio::time::sleep(std::time::Duration::from_millis(hang)).await;
+            }
+            command::command(inner, ih, sid, &query)
+        }
         (&Method::GET, ["ace", "event", ih, sid]) => command::event(inner, ih, sid),
         (&Method::GET, ["webui", "api", "service"]) => api::service(&query),
         (&Method::GET, ["server", "api"]) => api::server_api(inner, &query),
