@@ -1,0 +1,369 @@
+#!/usr/bin/env bash
+# Runs the fixed benchmark matrix of docs PERFORMANCE.md against a release build of
+# acextream fronting acestream-sim, and writes BENCHMARKS.md at the repository root.
+#
+#   scripts/bench.sh                         the whole matrix, 20 s per run
+#   BENCH_DURATION=5 scripts/bench.sh        shorter runs (plumbing check)
+#   BENCH_RUNS="c1x1 stall" scripts/bench.sh only these runs (names below)
+#   BENCH_OUT=/tmp/B.md scripts/bench.sh     write the report elsewhere
+#
+# Runs: c1x1 c1x100 c1x500 c1x1000 (1 channel × N clients at 4 Mbit/s), c50x10
+# (50 channels × 10 clients), stall (1 × 100, 10 % of clients stop reading),
+# unpaced (1 × 20, simulator sending as fast as clients read).
+#
+# Every run gets a freshly started daemon (so its idle RSS is a true baseline) with
+# ACEXTREAM_MUX__IDLE_GRACE=2s (instead of the 10 s default, to keep the matrix
+# short); after the clients close, the bench waits the grace plus a margin and counts
+# the engine stops. Needs only the Rust toolchain and python3. Load goes to loopback
+# only. Every process started here is stopped on exit.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+DURATION=${BENCH_DURATION:-20}
+RUNS=${BENCH_RUNS:-"c1x1 c1x100 c1x500 c1x1000 c50x10 stall unpaced"}
+OUT=${BENCH_OUT:-$ROOT/BENCHMARKS.md}
+TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+BIN=$TARGET_DIR/release
+# The idle grace the daemon runs with, and how long the bench waits after the
+# clients left before counting engine stops (grace + margin for a loaded machine).
+GRACE_S=2
+SETTLE_S=4
+STARTUP_DELAY_MS=500
+PASSWORD=bench-$RANDOM$RANDOM
+
+command -v python3 >/dev/null || { echo "bench.sh: python3 is required" >&2; exit 1; }
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/acextream-bench.XXXXXX")
+SIM_PID=""
+DAEMON_PID=""
+
+stop_pid() {
+    # Stops one process this script started: TERM, then KILL after 8 s.
+    local pid=$1
+    [ -n "$pid" ] || return 0
+    kill -TERM "$pid" 2>/dev/null || return 0
+    for _ in $(seq 1 80); do
+        kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+    stop_pid "$DAEMON_PID"
+    stop_pid "$SIM_PID"
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# 1000 clients need 1000 sockets here and 2000 in the daemon (two hops).
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+wait_http() {
+    # Waits up to 15 s for URL to answer 200.
+    python3 - "$1" <<'EOF'
+import sys, time, urllib.request
+url = sys.argv[1]
+for _ in range(150):
+    try:
+        with urllib.request.urlopen(url, timeout=1) as r:
+            if r.status == 200:
+                sys.exit(0)
+    except Exception:
+        pass
+    time.sleep(0.1)
+sys.exit(f"bench.sh: {url} did not answer 200 within 15 s")
+EOF
+}
+
+# --- what was measured, on what ---------------------------------------------------
+COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+if [ -n "$(git status --porcelain 2>/dev/null)" ]; then COMMIT="$COMMIT-dirty"; fi
+DATE=$(date -u +"%Y-%m-%d %H:%M UTC")
+NPROC=$(nproc)
+MEM=$(awk '/^MemTotal:/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)
+CPU=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
+CPU=${CPU:-$(uname -m)}
+KERNEL=$(uname -r)
+
+# --- build ------------------------------------------------------------------------
+echo "bench.sh: building release binaries into $TARGET_DIR" >&2
+cargo build --release --bin acextream -p acextream
+cargo build --release -p acestream-sim --bin acestream-sim
+cargo build --release -p acextream-bench --bin acextream-bench
+
+# --- the simulated engine: 50 channels at 4 Mbit/s, 500 ms start-up ---------------
+CATALOGUE=$WORK/catalogue.toml
+python3 - "$CATALOGUE" "$STARTUP_DELAY_MS" <<'EOF'
+import hashlib, sys
+path, delay = sys.argv[1], int(sys.argv[2])
+with open(path, "w") as f:
+    for i in range(50):
+        cid = hashlib.sha1(f"acextream-bench-content-{i}".encode()).hexdigest()
+        ih = hashlib.sha1(f"acextream-bench-infohash-{i}".encode()).hexdigest()
+        f.write(f'[[content]]\nname = "Bench {i:02}"\ncontent_id = "{cid}"\n'
+                f'infohash = "{ih}"\nbitrate_kbps = 4000\nstartup_delay_ms = {delay}\n\n')
+EOF
+mapfile -t IDS < <(awk -F'"' '/^content_id/ {print $2}' "$CATALOGUE")
+
+SIM_PORT=""
+SIM_MODE=""
+start_sim() {
+    # start_sim paced|unpaced: (re)starts the simulator in that mode.
+    local mode=$1
+    [ "$SIM_MODE" = "$mode" ] && return 0
+    stop_pid "$SIM_PID"
+    SIM_PID=""
+    SIM_PORT=$(free_port)
+    local extra=()
+    [ "$mode" = unpaced ] && extra=(--unpaced)
+    RUST_LOG=warn "$BIN/acestream-sim" --host 127.0.0.1 --port "$SIM_PORT" \
+        --catalogue "$CATALOGUE" "${extra[@]}" >"$WORK/sim.log" 2>&1 &
+    SIM_PID=$!
+    wait_http "http://127.0.0.1:$SIM_PORT/sim/state" || { tail -20 "$WORK/sim.log" >&2; exit 1; }
+    SIM_MODE=$mode
+}
+
+PUB_PORT=""
+MUX_PORT=""
+start_daemon() {
+    PUB_PORT=$(free_port)
+    MUX_PORT=$(free_port)
+    rm -f "$WORK"/db.sqlite*
+    ACEXTREAM_SERVER__BIND=127.0.0.1:$PUB_PORT \
+    ACEXTREAM_MUX__BIND=127.0.0.1:$MUX_PORT \
+    ACEXTREAM_ENGINE__URL=http://127.0.0.1:$SIM_PORT \
+    ACEXTREAM_DATABASE__PATH=$WORK/db.sqlite \
+    ACEXTREAM_ADMIN__PASSWORD=$PASSWORD \
+    ACEXTREAM_MUX__IDLE_GRACE=${GRACE_S}s \
+    ACEXTREAM_LOG__LEVEL=warn \
+    ACEXTREAM_LOG__ACCESS_LOG=false \
+        "$BIN/acextream" serve >"$WORK/daemon.log" 2>&1 &
+    DAEMON_PID=$!
+    wait_http "http://127.0.0.1:$MUX_PORT/ace/status" || { tail -20 "$WORK/daemon.log" >&2; exit 1; }
+    wait_http "http://127.0.0.1:$PUB_PORT/health" || { tail -20 "$WORK/daemon.log" >&2; exit 1; }
+}
+
+RESULTS=$WORK/results.jsonl
+: >"$RESULTS"
+CHANNEL_CURSOR=0
+
+run_one() {
+    # run_one NAME DESCRIPTION CHANNELS CLIENTS STALL_FRACTION paced|unpaced
+    local name=$1 desc=$2 channels=$3 clients=$4 stall=$5 mode=$6
+    start_sim "$mode"
+    start_daemon
+    # Single-channel runs each take a channel not used before, so the first client
+    # really meets a cold stream; the 50-channel run takes all of them (the earlier
+    # ones were stopped after their grace, which the report checks).
+    local ids
+    if [ "$channels" -eq 1 ]; then
+        ids=${IDS[$CHANNEL_CURSOR]}
+        CHANNEL_CURSOR=$(( (CHANNEL_CURSOR + 1) % ${#IDS[@]} ))
+    else
+        ids=$(IFS=,; echo "${IDS[*]:0:$channels}")
+    fi
+    echo "bench.sh: run $name: $desc (${DURATION}s)" >&2
+    local json rc=0
+    json=$("$BIN/acextream-bench" \
+        --url "http://127.0.0.1:$PUB_PORT/ace/getstream?id={id}&username=admin&password=$PASSWORD" \
+        --ids "$ids" --clients "$clients" --duration "$DURATION" \
+        --pid "$DAEMON_PID" --sim "http://127.0.0.1:$SIM_PORT" \
+        --startup-delay-ms "$STARTUP_DELAY_MS" --stall-fraction "$stall" \
+        --settle "$SETTLE_S" --label "$name" --json) || rc=$?
+    local alive=yes
+    kill -0 "$DAEMON_PID" 2>/dev/null || alive=no
+    python3 - "$RESULTS" "$name" "$desc" "$rc" "$alive" "$json" "$WORK/daemon.log" <<'EOF'
+import json, sys
+path, name, desc, rc, alive, out, log = sys.argv[1:8]
+entry = {"run": name, "desc": desc, "daemon_alive_after": alive == "yes"}
+try:
+    entry["report"] = json.loads(out)
+except Exception:
+    entry["error"] = f"acextream-bench exited {rc}: {out[-500:]}"
+try:
+    with open(log, errors="replace") as f:
+        lines = [l.rstrip() for l in f if l.strip()]
+    entry["daemon_log_tail"] = lines[-5:]
+except OSError:
+    pass
+with open(path, "a") as f:
+    f.write(json.dumps(entry) + "\n")
+EOF
+    stop_pid "$DAEMON_PID"
+    DAEMON_PID=""
+}
+
+for run in $RUNS; do
+    case $run in
+        c1x1)    run_one c1x1    "1 channel × 1 client at 4 Mbit/s"      1 1    0   paced ;;
+        c1x100)  run_one c1x100  "1 channel × 100 clients at 4 Mbit/s"   1 100  0   paced ;;
+        c1x500)  run_one c1x500  "1 channel × 500 clients at 4 Mbit/s"   1 500  0   paced ;;
+        c1x1000) run_one c1x1000 "1 channel × 1000 clients at 4 Mbit/s"  1 1000 0   paced ;;
+        c50x10)  run_one c50x10  "50 channels × 10 clients at 4 Mbit/s"  50 500 0   paced ;;
+        stall)   run_one stall   "1 channel × 100 clients, 10 % stalled" 1 100  0.1 paced ;;
+        unpaced) run_one unpaced "1 channel × 20 clients, unpaced engine" 1 20  0   unpaced ;;
+        *) echo "bench.sh: unknown run $run" >&2; exit 2 ;;
+    esac
+done
+
+# --- BENCHMARKS.md ------------------------------------------------------------------
+REPRO="BENCH_DURATION=$DURATION${BENCH_RUNS:+ BENCH_RUNS=\"$RUNS\"} scripts/bench.sh"
+M_DATE=$DATE M_COMMIT=$COMMIT M_NPROC=$NPROC M_MEM=$MEM M_CPU=$CPU M_KERNEL=$KERNEL \
+M_DURATION=$DURATION M_REPRO=$REPRO M_GRACE=$GRACE_S M_SETTLE=$SETTLE_S M_STARTUP=$STARTUP_DELAY_MS \
+python3 - "$RESULTS" "$OUT" <<'EOF'
+import json, os, sys
+results_path, out_path = sys.argv[1], sys.argv[2]
+meta = {k[2:].lower(): v for k, v in os.environ.items() if k.startswith("M_")}
+entries = [json.loads(l) for l in open(results_path) if l.strip()]
+
+def get(d, *path):
+    for p in path:
+        if d is None:
+            return None
+        d = d.get(p)
+    return d
+
+def fmt(v, unit=""):
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        v = f"{v:.3f}".rstrip("0").rstrip(".")
+    return f"{v}{unit}"
+
+missed = []
+lines = []
+A = lines.append
+A("# Benchmarks")
+A("")
+A("Generated by `scripts/bench.sh`; do not edit by hand. What is measured and why: docs")
+A("PERFORMANCE.md. The bench, the daemon and the simulator share the same machine, so")
+A("absolute figures include their competition for the cores; compare runs of one file.")
+A("")
+A("| | |")
+A("|---|---|")
+A(f"| date | {meta['date']} |")
+A(f"| commit | `{meta['commit']}` |")
+A(f"| machine | {meta['nproc']} cores, {meta['mem']} RAM, {meta['cpu']}, Linux {meta['kernel']} |")
+A(f"| reproduce | `{meta['repro']}` |")
+A(f"| per run | {meta['duration']} s; a fresh daemon with `ACEXTREAM_MUX__IDLE_GRACE={meta['grace']}s` (default 10 s, shortened to keep the matrix short); engine stops counted {meta['settle']} s after the clients left |")
+A(f"| engine | acestream-sim, 50 channels at 4000 kbit/s, start-up delay {meta['startup']} ms, 32 KiB chunks (one every ~65 ms at 4 Mbit/s) |")
+A("")
+
+for e in entries:
+    name, r = e["run"], e.get("report")
+    A(f"## {name}: {e['desc']}")
+    A("")
+    if r is None:
+        A(f"**The run failed**: {e.get('error', 'no report')}")
+        if e.get("daemon_log_tail"):
+            A("")
+            A("Last daemon log lines:")
+            A("")
+            A("```")
+            A("\n".join(e["daemon_log_tail"]))
+            A("```")
+        A("")
+        missed.append(f"{name}: the run failed ({e.get('error', '')[:200]})")
+        continue
+    rows = []
+    def row(figure, value, target=None, ok=None):
+        mark = "" if ok is None else ("✅" if ok else "❌")
+        rows.append(f"| {figure} | {value} | {target or ''} | {mark} |")
+        if ok is False:
+            missed.append(f"{name}: {figure} = {value} (target {target})")
+    def le(v, limit):
+        return None if v is None else v <= limit
+    clients, channels = r["clients"], r["channels"]
+    unpaced = name == "unpaced"
+    served_target = "100 %" if not unpaced else None
+    row("clients started / healthy / stalled", f"{r['clients_started']} / {r['clients_healthy']} / {r['clients_stalled']}")
+    row("clients fully served (healthy)", f"{r['clients_served']} ({fmt(r['served_pct'])} %)",
+        served_target, None if unpaced else r["served_pct"] >= 100.0)
+    f = r["failures"]
+    row("why not served", ", ".join(f"{k} {v}" for k, v in f.items() if v) or "–")
+    row("statuses", ", ".join(f"{k}: {v}" for k, v in r["statuses"].items()))
+    if r.get("errors_sample"):
+        row("errors (sample)", "; ".join(s.replace("|", "/") for s in r["errors_sample"]))
+    ts = r.get("ts") or {}
+    row("TS gaps / missing packets / dups / sync errors",
+        f"{ts.get('gaps')} / {ts.get('gap_packets')} / {ts.get('duplicates_or_reorders')} / {ts.get('sync_errors')}",
+        "0" if not unpaced else None,
+        None if unpaced else (ts.get("gaps", 1) == 0 and ts.get("duplicates_or_reorders", 1) == 0 and ts.get("sync_errors", 1) == 0))
+    cold = r["first_byte_cold_ms"]
+    row("first byte, cold (ms, max over channels)", fmt(cold.get("max")))
+    cm = r.get("first_byte_cold_minus_startup_ms") or {}
+    live = r.get("cold_channels_already_live")
+    row("first byte, cold − start-up delay (ms, p50 / max)", f"{fmt(cm.get('p50'))} / {fmt(cm.get('max'))}"
+        + (f" ({live} channel(s) were already live)" if live else ""),
+        "≤ 50 ms" if not unpaced else None, None if unpaced else le(cm.get("max"), 50.0))
+    j = r["first_byte_join_ms"]
+    if j["count"]:
+        row("first byte, joining (ms, p50 / p99 / max)", f"{fmt(j['p50'])} / {fmt(j['p99'])} / {fmt(j['max'])}",
+            "≤ 1 ms p50, ≤ 5 ms p99",
+            None if unpaced else (le(j["p50"], 1.0) and le(j["p99"], 5.0)))
+    c = r["connect_ms"]
+    row("TCP connect (ms, p50 / p99 / max)", f"{fmt(c['p50'])} / {fmt(c['p99'])} / {fmt(c['max'])}")
+    g = r["max_gap_ms"]
+    gap_target = "≤ 100 ms" if name == "stall" else None
+    row("healthy clients' max gap (ms, p99 / max)", f"{fmt(g['p99'])} / {fmt(g['max'])}",
+        gap_target, le(g["max"], 100.0) if gap_target else None)
+    row("bytes delivered / throughput", f"{r['bytes_total'] / 2**30:.3f} GiB / {fmt(r['throughput_gbps'])} Gbit/s")
+    p = r.get("process")
+    if p:
+        row("daemon CPU (s, % of one core)", f"{fmt(p['cpu_s'])} s, {fmt(p['cpu_pct'])} %")
+        row("daemon CPU per GiB delivered", f"{fmt(p['cpu_s_per_gib'])} CPU-s/GiB", "≤ 1.5",
+            le(p["cpu_s_per_gib"], 1.5) if clients >= 100 or unpaced else None)
+        row("daemon RSS idle / peak", f"{p['rss_baseline_kib']} KiB / {p['rss_peak_kib']} KiB")
+        row("daemon RSS per client above idle", f"{fmt(p['rss_per_client_kib'])} KiB",
+            "≤ 16 KiB" if clients >= 100 else None,
+            le(p["rss_per_client_kib"], 16.0) if clients >= 100 else None)
+    row("bench's own CPU", f"{fmt(r['bench_cpu_s'])} s")
+    s = r.get("sim")
+    if s:
+        row("engine sessions opened / stops during the run", f"{s['sessions_opened']} / {s['stop_calls']}",
+            f"{channels} / 0", s["sessions_opened"] == channels and s["stop_calls"] == 0)
+        if channels > 1:
+            row("distinct live channels at once", f"{s['live_sessions_at_end']}", f"≥ {channels}",
+                s["live_sessions_at_end"] >= channels)
+        row("playback opens", s["playback_opens"])
+        if s.get("stop_calls_after_settle") is not None:
+            row(f"engine stops within {fmt(s['settle_s'])} s after the clients left", 
+                f"{s['stop_calls_after_settle']} (live after: {s['live_sessions_after_settle']})",
+                f"{channels}, after the {meta['grace']} s grace",
+                s["stop_calls_after_settle"] == channels and s["live_sessions_after_settle"] == 0)
+    if not e.get("daemon_alive_after", True):
+        row("daemon still running after the run", "no", "yes", False)
+    A("| figure | measured | target | |")
+    A("|---|---|---|---|")
+    lines.extend(rows)
+    A("")
+
+A("## Targets not met yet")
+A("")
+if missed:
+    for m in missed:
+        A(f"- {m}")
+else:
+    A("None: every run met its targets.")
+A("")
+A("## Raw results")
+A("")
+A("One JSON object per run, as printed by `acextream-bench --json`.")
+A("")
+A("```json")
+for e in entries:
+    A(json.dumps(e.get("report") or {"run": e["run"], "error": e.get("error")}))
+A("```")
+with open(out_path, "w") as f:
+    f.write("\n".join(lines) + "\n")
+print(f"bench.sh: wrote {out_path}; {len(missed)} target(s) not met", file=sys.stderr)
+EOF
