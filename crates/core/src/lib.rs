@@ -3,8 +3,10 @@
 
 pub mod accounts;
 pub mod engine;
+pub mod epg;
 pub mod redact;
 pub mod settings;
+pub mod sources;
 pub mod store;
 
 pub use settings::Settings;

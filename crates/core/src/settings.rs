@@ -224,6 +224,8 @@ pub struct EpgSettings {
     pub days_back: u32,
     /// Days of future programmes kept.
     pub days_ahead: u32,
+    /// After tvg-id matching, also match channels to guide channels by display name.
+    pub match_display_names: bool,
 }
 
 impl Default for EpgSettings {
@@ -233,6 +235,7 @@ impl Default for EpgSettings {
             refresh_interval: Duration::from_secs(12 * 3600),
             days_back: 1,
             days_ahead: 7,
+            match_display_names: true,
         }
     }
 }

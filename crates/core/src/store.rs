@@ -87,7 +87,10 @@ const POOL_SIZE: u32 = 8;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(include_str!("store/schema_v1.sql"))])
+    Migrations::new(vec![
+        M::up(include_str!("store/schema_v1.sql")),
+        M::up(include_str!("store/schema_v2.sql")),
+    ])
 }
 
 impl Store {
