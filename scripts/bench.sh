@@ -6,6 +6,8 @@
 #   BENCH_DURATION=5 scripts/bench.sh        shorter runs (plumbing check)
 #   BENCH_RUNS="c1x1 stall" scripts/bench.sh only these runs (names below)
 #   BENCH_OUT=/tmp/B.md scripts/bench.sh     write the report elsewhere
+#   BENCH_NO_BUILD=1 scripts/bench.sh        use the release binaries already built
+#   (binaries go to $CARGO_TARGET_DIR/release, default target/release)
 #
 # Runs: c1x1 c1x100 c1x500 c1x1000 (1 channel × N clients at 4 Mbit/s), c50x10
 # (50 channels × 10 clients), stall (1 × 100, 10 % of clients stop reading),
@@ -95,10 +97,17 @@ CPU=${CPU:-$(uname -m)}
 KERNEL=$(uname -r)
 
 # --- build ------------------------------------------------------------------------
-echo "bench.sh: building release binaries into $TARGET_DIR" >&2
-cargo build --release --bin acextream -p acextream
-cargo build --release -p acestream-sim --bin acestream-sim
-cargo build --release -p acextream-bench --bin acextream-bench
+if [ "${BENCH_NO_BUILD:-0}" = 1 ]; then
+    echo "bench.sh: BENCH_NO_BUILD=1, using the binaries already in $BIN" >&2
+else
+    echo "bench.sh: building release binaries into $TARGET_DIR" >&2
+    cargo build --release --bin acextream -p acextream
+    cargo build --release -p acestream-sim --bin acestream-sim
+    cargo build --release -p acextream-bench --bin acextream-bench
+fi
+for b in acextream acestream-sim acextream-bench; do
+    [ -x "$BIN/$b" ] || { echo "bench.sh: $BIN/$b is missing" >&2; exit 1; }
+done
 
 # --- the simulated engine: 50 channels at 4 Mbit/s, 500 ms start-up ---------------
 CATALOGUE=$WORK/catalogue.toml
@@ -135,6 +144,8 @@ start_sim() {
 PUB_PORT=""
 MUX_PORT=""
 start_daemon() {
+    # Run from the scratch directory, so no config/acextream.toml is picked up: the
+    # daemon runs on its built-in defaults plus the variables below.
     PUB_PORT=$(free_port)
     MUX_PORT=$(free_port)
     rm -f "$WORK"/db.sqlite*
@@ -146,7 +157,7 @@ start_daemon() {
     ACEXTREAM_MUX__IDLE_GRACE=${GRACE_S}s \
     ACEXTREAM_LOG__LEVEL=warn \
     ACEXTREAM_LOG__ACCESS_LOG=false \
-        "$BIN/acextream" serve >"$WORK/daemon.log" 2>&1 &
+        bash -c 'cd "$1" && exec "$2" serve' _ "$WORK" "$BIN/acextream" >"$WORK/daemon.log" 2>&1 &
     DAEMON_PID=$!
     wait_http "http://127.0.0.1:$MUX_PORT/ace/status" || { tail -20 "$WORK/daemon.log" >&2; exit 1; }
     wait_http "http://127.0.0.1:$PUB_PORT/health" || { tail -20 "$WORK/daemon.log" >&2; exit 1; }
@@ -239,6 +250,12 @@ def fmt(v, unit=""):
         v = f"{v:.3f}".rstrip("0").rstrip(".")
     return f"{v}{unit}"
 
+def one_client_peak():
+    for e in entries:
+        if e["run"] == "c1x1":
+            return get(e, "report", "process", "rss_peak_kib")
+    return None
+
 missed = []
 lines = []
 A = lines.append
@@ -326,6 +343,13 @@ for e in entries:
         row("daemon RSS per client above idle", f"{fmt(p['rss_per_client_kib'])} KiB",
             "≤ 16 KiB" if clients >= 100 else None,
             le(p["rss_per_client_kib"], 16.0) if clients >= 100 else None)
+        # The figure above charges the channel's own buffers to its clients; the
+        # marginal cost of one more viewer is (peak - peak of c1x1) / (clients - 1).
+        one = one_client_peak()
+        if channels == 1 and clients >= 100 and one is not None and not unpaced:
+            marginal = (p["rss_peak_kib"] - one) / (clients - 1)
+            row("daemon RSS per extra client (vs the c1x1 peak)", f"{marginal:.1f} KiB",
+                "≤ 16 KiB", marginal <= 16.0)
     row("bench's own CPU", f"{fmt(r['bench_cpu_s'])} s")
     s = r.get("sim")
     if s:

@@ -8,6 +8,8 @@
     clippy::zombie_processes
 )]
 
+pub mod fixture;
+
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -224,5 +226,41 @@ pub async fn eventually(bound: Duration, mut f: impl AsyncFnMut() -> bool) -> bo
             return false;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Admin REST calls against a [`TestApp`].
+pub struct Api<'a>(pub &'a TestApp);
+
+impl Api<'_> {
+    pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        let r = http().get(self.0.url(path)).basic_auth(ADMIN.0, Some(ADMIN.1)).send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let r = http()
+            .request(method, self.0.url(path))
+            .basic_auth(ADMIN.0, Some(ADMIN.1))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    pub async fn post(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        self.send(reqwest::Method::POST, path, body).await
+    }
+
+    pub async fn put(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        self.send(reqwest::Method::PUT, path, body).await
     }
 }

@@ -71,7 +71,10 @@ impl TsTotals {
 
     /// No gaps, duplicates or sync errors, and at least one packet.
     pub fn contiguous(&self) -> bool {
-        self.packets > 0 && self.gaps == 0 && self.duplicates_or_reorders == 0 && self.sync_errors == 0
+        self.packets > 0
+            && self.gaps == 0
+            && self.duplicates_or_reorders == 0
+            && self.sync_errors == 0
     }
 }
 
@@ -257,7 +260,12 @@ impl Meter {
 
     /// Writes the figures into `out`; `reached` is the deadline when the client
     /// read until it (its final silence then counts as a gap).
-    fn finish(&self, out: &mut ClientOutcome, reached: Option<Instant>, checker: Option<&TsChecker>) {
+    fn finish(
+        &self,
+        out: &mut ClientOutcome,
+        reached: Option<Instant>,
+        checker: Option<&TsChecker>,
+    ) {
         out.bytes = self.bytes;
         out.ts = checker.map(TsTotals::of);
         let (Some(first), Some(last)) = (self.first, self.last) else {

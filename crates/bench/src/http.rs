@@ -156,7 +156,10 @@ pub async fn read_head(stream: &mut TcpStream, buf: &mut Vec<u8>) -> anyhow::Res
         if buf.len() > MAX_HEAD {
             bail!("response head larger than {MAX_HEAD} bytes");
         }
-        let n = stream.read(&mut chunk).await.context("reading the response head")?;
+        let n = stream
+            .read(&mut chunk)
+            .await
+            .context("reading the response head")?;
         if n == 0 {
             bail!("connection closed before the response head");
         }
@@ -207,7 +210,8 @@ mod tests {
 
     #[test]
     fn chunked_head_parses() {
-        let raw = b"HTTP/1.1 200 OK\r\ncontent-type: video/mp2t\r\ntransfer-encoding: chunked\r\n\r\n";
+        let raw =
+            b"HTTP/1.1 200 OK\r\ncontent-type: video/mp2t\r\ntransfer-encoding: chunked\r\n\r\n";
         assert_eq!(head_end(raw), Some(raw.len()));
         let h = parse_head(raw).unwrap();
         assert_eq!(h.status, 200);

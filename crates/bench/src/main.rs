@@ -16,12 +16,22 @@ mod target;
 use clap::Parser as _;
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> std::process::ExitCode {
     let args = cli::Args::parse();
-    let report = run::run(&args).await?;
-    if !args.json {
-        eprint!("{}", report::table(&report));
+    match run::run(&args).await.and_then(|report| {
+        if !args.json {
+            eprint!("{}", report::table(&report));
+        }
+        Ok(serde_json::to_string(&report)?)
+    }) {
+        Ok(json) => {
+            println!("{json}");
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            // One clear line with the cause chain, no backtrace.
+            eprintln!("acextream-bench: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
     }
-    println!("{}", serde_json::to_string(&report)?);
-    Ok(())
 }

@@ -233,7 +233,11 @@ pub fn table(r: &Report) -> String {
             p.rss_baseline_kib, p.rss_peak_kib, p.rss_per_client_kib
         );
     }
-    let _ = writeln!(o, "  bench cpu                          {:.2} s", r.bench_cpu_s);
+    let _ = writeln!(
+        o,
+        "  bench cpu                          {:.2} s",
+        r.bench_cpu_s
+    );
     if let Some(s) = &r.sim {
         let _ = writeln!(
             o,

@@ -38,7 +38,11 @@ pub async fn run(args: &Args) -> anyhow::Result<Report> {
     let (clk_tck, clk_measured) = clock_ticks();
 
     let sim_before = match &probe {
-        Some(p) => Some(p.state().await.context("reading the simulator before the run")?),
+        Some(p) => Some(
+            p.state()
+                .await
+                .context("reading the simulator before the run")?,
+        ),
         None => None,
     };
     let rss_baseline = process.as_ref().map(Proc::rss_kib).transpose()?;
@@ -71,7 +75,11 @@ pub async fn run(args: &Args) -> anyhow::Result<Report> {
     let cold = args.clients.min(targets.len());
     let mut first_bytes = Vec::with_capacity(cold);
     for i in 0..cold {
-        if i > 0 && sleep_until_before(t0 + ramp * i as u32, deadline).await.is_none() {
+        if i > 0
+            && sleep_until_before(t0 + ramp * i as u32, deadline)
+                .await
+                .is_none()
+        {
             break;
         }
         let (tx, rx) = oneshot::channel();
@@ -88,7 +96,11 @@ pub async fn run(args: &Args) -> anyhow::Result<Report> {
     // Phase 2: everybody else, spaced by the ramp.
     let t1 = Instant::now();
     for (k, i) in (cold..args.clients).enumerate() {
-        if k > 0 && sleep_until_before(t1 + ramp * k as u32, deadline).await.is_none() {
+        if k > 0
+            && sleep_until_before(t1 + ramp * k as u32, deadline)
+                .await
+                .is_none()
+        {
             break;
         }
         handles.push(tokio::spawn(client::run(spec(i, None))));
@@ -106,13 +118,21 @@ pub async fn run(args: &Args) -> anyhow::Result<Report> {
     }
 
     let sim_after = match &probe {
-        Some(p) => Some(p.state().await.context("reading the simulator after the run")?),
+        Some(p) => Some(
+            p.state()
+                .await
+                .context("reading the simulator after the run")?,
+        ),
         None => None,
     };
     let sim_settled = match &probe {
         Some(p) if args.settle > 0.0 => {
             tokio::time::sleep(Duration::from_secs_f64(args.settle)).await;
-            Some(p.state().await.context("reading the simulator after the settle")?)
+            Some(
+                p.state()
+                    .await
+                    .context("reading the simulator after the settle")?,
+            )
         }
         _ => None,
     };
@@ -219,8 +239,7 @@ fn judge(o: &ClientOutcome, args: &Args, f: &mut Failures) -> bool {
         f.not_contiguous += 1;
         ok = false;
     }
-    if o
-        .end_silence_ms
+    if o.end_silence_ms
         .is_some_and(|s| s > args.end_silence_ms as f64)
     {
         f.silent_at_end += 1;

@@ -35,9 +35,5 @@ impl SimProbe {
 
 /// Live (not stopped) sessions of the content with this id or infohash.
 pub fn live_sessions_for(state: &Introspection, id: &str) -> usize {
-    state
-        .sessions_for(id)
-        .iter()
-        .filter(|s| !s.stopped)
-        .count()
+    state.sessions_for(id).iter().filter(|s| !s.stopped).count()
 }

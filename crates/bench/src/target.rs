@@ -32,7 +32,9 @@ pub fn parse_loopback_url(url: &str) -> anyhow::Result<Target> {
     }
     let (host, port) = split_host_port(authority)?;
     let ip = loopback_ip(host).with_context(|| {
-        format!("refusing {host:?}: only loopback targets (127.0.0.0/8, localhost, [::1]) are allowed")
+        format!(
+            "refusing {host:?}: only loopback targets (127.0.0.0/8, localhost, [::1]) are allowed"
+        )
     })?;
     Ok(Target {
         addr: SocketAddr::new(ip, port),
@@ -56,7 +58,9 @@ fn split_host_port(authority: &str) -> anyhow::Result<(&str, u16)> {
         }
     };
     let port = match port {
-        Some(p) => p.parse::<u16>().with_context(|| format!("bad port {p:?}"))?,
+        Some(p) => p
+            .parse::<u16>()
+            .with_context(|| format!("bad port {p:?}"))?,
         None => 80,
     };
     if host.is_empty() {
@@ -91,7 +95,9 @@ pub fn mask_secrets(url: &str) -> String {
     let masked: Vec<String> = query
         .split('&')
         .map(|pair| match pair.split_once('=') {
-            Some((k, _)) if ["password", "pass", "token"].contains(&k.to_ascii_lowercase().as_str()) => {
+            Some((k, _))
+                if ["password", "pass", "token"].contains(&k.to_ascii_lowercase().as_str()) =>
+            {
                 format!("{k}=***")
             }
             _ => pair.to_string(),
@@ -151,7 +157,10 @@ mod tests {
 
     #[test]
     fn template_and_masking() {
-        let url = expand("http://127.0.0.1/ace/getstream?id={id}&password=s3cret", "abc");
+        let url = expand(
+            "http://127.0.0.1/ace/getstream?id={id}&password=s3cret",
+            "abc",
+        );
         assert_eq!(url, "http://127.0.0.1/ace/getstream?id=abc&password=s3cret");
         assert_eq!(
             mask_secrets(&url),

@@ -139,6 +139,10 @@ impl Accounts {
     }
 
     /// The account if the password is right, whatever its state.
+    ///
+    /// Runs on the blocking pool. Concurrent first logins of one user (a player
+    /// opening ten channels at once) share a single argon2 verification through the
+    /// cache's `try_get_with`, instead of each burning tens of milliseconds of CPU.
     async fn verify(&self, username: &str, password: &str) -> Result<Option<User>, AccountError> {
         if username.is_empty() || password.is_empty() || username.len() > 256 {
             return Ok(None);
@@ -149,30 +153,41 @@ impl Accounts {
         {
             return Ok(Some(hit.user));
         }
-        let name = username.to_owned();
-        let password = password.to_owned();
-        let user = self
-            .store
-            .run(move |c| {
-                let Some(user) = users::by_name(c, &name)? else {
-                    // Spend the same time as a real check, so timing does not tell
-                    // which user names exist.
-                    let _ = verify_password(&DUMMY_HASH, &password);
-                    return Ok(None);
-                };
-                Ok(verify_password(&user.password_hash, &password).then_some(user))
-            })
-            .await?;
-        if let Some(user) = &user {
-            self.cache.insert(
-                username.to_owned(),
-                CachedLogin {
-                    digest,
-                    user: user.clone(),
-                },
-            );
+        let (this, name, password) = (self.clone(), username.to_owned(), password.to_owned());
+        tokio::task::spawn_blocking(move || this.verify_blocking(&name, &password, digest))
+            .await
+            .map_err(|e| AccountError::Store(StoreError::Task(e.to_string())))?
+    }
+
+    fn verify_blocking(
+        &self,
+        username: &str,
+        password: &str,
+        digest: [u8; 32],
+    ) -> Result<Option<User>, AccountError> {
+        let check = || -> Result<Option<User>, StoreError> {
+            let Some(user) = self.store.run_blocking(|c| users::by_name(c, username))? else {
+                // Spend the same time as a real check, so timing does not tell
+                // which user names exist.
+                let _ = verify_password(&DUMMY_HASH, password);
+                return Ok(None);
+            };
+            Ok(verify_password(&user.password_hash, password).then_some(user))
+        };
+        let shared = self.cache.try_get_with(username.to_owned(), || match check() {
+            Ok(Some(user)) => Ok(CachedLogin { digest, user }),
+            Ok(None) => Err(None),
+            Err(e) => Err(Some(e.to_string())),
+        });
+        match shared {
+            Ok(entry) if entry.digest == digest => Ok(Some(entry.user)),
+            // Another password was verified for this name meanwhile: check ours alone.
+            Ok(_) => Ok(check()?),
+            Err(e) => match e.as_ref() {
+                None => Ok(None),
+                Some(msg) => Err(AccountError::Store(StoreError::Task(msg.clone()))),
+            },
         }
-        Ok(user)
     }
 
     /// Creates an account after validating its name and password.

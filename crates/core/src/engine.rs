@@ -143,6 +143,17 @@ fn lenient_bool<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error
     })
 }
 
+/// One result of the engine's content search.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SearchItem {
+    /// Channel name.
+    pub name: String,
+    /// Swarm infohash (played with `infohash=`).
+    pub infohash: String,
+    /// Categories the engine gives it.
+    pub categories: Vec<String>,
+}
+
 /// Client of one engine.
 #[derive(Clone, Debug)]
 pub struct EngineClient {
@@ -274,6 +285,102 @@ impl EngineClient {
             downloaded: num(&["downloaded"]),
             uploaded: num(&["uploaded"]),
         })
+    }
+
+    /// The API token some server-API methods need (`get_api_access_token`).
+    async fn api_token(&self) -> Result<String, EngineError> {
+        let url = self.url("/server/api?api_version=3&method=get_api_access_token")?;
+        let body = self.get_json(&self.http, url).await?;
+        let result = envelope(body, "result")?;
+        Ok(result.get("token").and_then(Value::as_str).unwrap_or_default().to_owned())
+    }
+
+    /// Whether the engine can load `key` (`get_media_files`): starts no playback.
+    /// `Ok(false)` means the engine answered that the content is unavailable; an
+    /// unreachable engine is an error, never "offline".
+    pub async fn media_files(&self, key: &ContentKey) -> Result<bool, EngineError> {
+        let token = self.api_token().await.unwrap_or_default();
+        let mut url = self.url("/server/api")?;
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("api_version", "3");
+            q.append_pair("method", "get_media_files");
+            let param = match key {
+                ContentKey::ContentId(_) => "content_id",
+                ContentKey::Infohash(_) => "infohash",
+            };
+            q.append_pair(param, key.value());
+            if !token.is_empty() {
+                q.append_pair("token", &token);
+            }
+        }
+        match self.get_json(&self.http, url).await {
+            Ok(body) => match envelope(body, "result") {
+                Ok(result) => Ok(result
+                    .get("files")
+                    .and_then(Value::as_array)
+                    .is_some_and(|f| !f.is_empty())),
+                Err(EngineError::Engine(_)) | Err(EngineError::BadResponse(_)) => Ok(false),
+                Err(e) => Err(e),
+            },
+            Err(EngineError::Engine(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// One page of the engine's content search: `(total, items)`.
+    pub async fn search(
+        &self,
+        query: &str,
+        category: Option<&str>,
+        page: u32,
+        page_size: u32,
+    ) -> Result<(u64, Vec<SearchItem>), EngineError> {
+        let token = self.api_token().await.unwrap_or_default();
+        let mut url = self.url("/server/api")?;
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("api_version", "3");
+            q.append_pair("method", "search");
+            q.append_pair("query", query);
+            q.append_pair("page", &page.to_string());
+            q.append_pair("page_size", &page_size.to_string());
+            if let Some(c) = category.filter(|c| !c.is_empty()) {
+                q.append_pair("category", c);
+            }
+            if !token.is_empty() {
+                q.append_pair("token", &token);
+            }
+        }
+        let body = self.get_json(&self.http, url).await?;
+        let result = envelope(body, "result")?;
+        let total = result.get("total").and_then(Value::as_u64).unwrap_or(0);
+        let mut items = Vec::new();
+        // Results are groups (one per channel) of items (one per swarm).
+        for group in result.get("results").and_then(Value::as_array).into_iter().flatten() {
+            let group_name = group.get("name").and_then(Value::as_str).unwrap_or("");
+            for item in group.get("items").and_then(Value::as_array).into_iter().flatten() {
+                let Some(infohash) = item.get("infohash").and_then(Value::as_str) else {
+                    continue;
+                };
+                let name = item
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .filter(|n| !n.is_empty())
+                    .unwrap_or(group_name);
+                let categories = item
+                    .get("categories")
+                    .and_then(Value::as_array)
+                    .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+                    .unwrap_or_default();
+                items.push(SearchItem {
+                    name: name.to_owned(),
+                    infohash: infohash.to_ascii_lowercase(),
+                    categories,
+                });
+            }
+        }
+        Ok((total, items))
     }
 
     /// The short-call timeout (callers use it to bound their own waits).

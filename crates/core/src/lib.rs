@@ -2,8 +2,10 @@
 //! settings, the SQLite store, accounts, credential redaction and the engine client.
 
 pub mod accounts;
+pub mod catalogue;
 pub mod engine;
 pub mod epg;
+pub mod jobs;
 pub mod redact;
 pub mod settings;
 pub mod sources;

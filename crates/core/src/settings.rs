@@ -200,6 +200,18 @@ pub struct SourcesSettings {
     /// Default interval between two refreshes of a source.
     #[serde(with = "humantime_serde")]
     pub refresh_interval: Duration,
+    /// How long one download (playlist or guide) may take in all.
+    #[serde(with = "humantime_serde")]
+    pub download_timeout: Duration,
+    /// Largest download accepted, in bytes (playlists and guide feeds).
+    pub max_download_bytes: u64,
+    /// Interval of the scheduled availability check of every channel; 0 = never.
+    #[serde(with = "humantime_serde")]
+    pub check_interval: Duration,
+    /// Pause between two channels of an availability check (engines have crashed
+    /// under parallel checks, so channels are checked one at a time).
+    #[serde(with = "humantime_serde")]
+    pub check_spacing: Duration,
 }
 
 impl Default for SourcesSettings {
@@ -207,6 +219,10 @@ impl Default for SourcesSettings {
         Self {
             urls: Vec::new(),
             refresh_interval: Duration::from_secs(6 * 3600),
+            download_timeout: Duration::from_secs(300),
+            max_download_bytes: 512 * 1024 * 1024,
+            check_interval: Duration::from_secs(24 * 3600),
+            check_spacing: Duration::from_secs(1),
         }
     }
 }

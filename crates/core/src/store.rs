@@ -5,6 +5,8 @@
 //! query onto tokio's blocking pool: a slow query never stalls a worker that is
 //! moving stream bytes.
 
+pub mod channels;
+pub mod sources;
 pub mod users;
 
 use std::path::{Path, PathBuf};
@@ -39,6 +41,9 @@ pub enum StoreError {
         /// Why, in one line.
         reason: String,
     },
+    /// A value breaks a rule; the message names the field.
+    #[error("{0}")]
+    Invalid(String),
     /// A row that must be unique already exists.
     #[error("{0}")]
     Conflict(String),

@@ -6,6 +6,10 @@ use std::process::ExitCode;
 
 use acextream_core::Settings;
 use acextream_core::accounts::{AccountSpec, Accounts};
+use acextream_core::catalogue::guide::GuideOutcome;
+use acextream_core::catalogue::{Catalogue, RefreshOutcome};
+use acextream_core::engine::EngineClient;
+use acextream_core::store::sources::SourceInput;
 use acextream_core::store::Store;
 use anyhow::{Context, bail};
 
@@ -25,13 +29,14 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             let (runtime, accounts) = accounts(&settings)?;
             runtime.block_on(user(&accounts, &settings, cmd))
         }
-        Command::Channel(ChannelCommand::Import { .. })
-        | Command::Source(SourceCommand::Add { .. })
-        | Command::Epg(EpgCommand::Import { .. } | EpgCommand::Add { .. }) => {
-            eprintln!(
-                "not yet available: channel and guide import arrive with the sources feature"
-            );
-            Ok(ExitCode::from(2))
+        Command::Channel(ChannelCommand::Import { source })
+        | Command::Source(SourceCommand::Add { url: source }) => {
+            let (runtime, catalogue) = catalogue(&settings)?;
+            runtime.block_on(import_channels(&catalogue, &source))
+        }
+        Command::Epg(EpgCommand::Import { source } | EpgCommand::Add { url: source }) => {
+            let (runtime, catalogue) = catalogue(&settings)?;
+            runtime.block_on(import_guide(&catalogue, &source))
         }
     }
 }
@@ -49,6 +54,58 @@ fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
     })?;
     // Stream tasks of the runtime may still be parked on sockets: do not wait.
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A small runtime and the catalogue service for one CLI command.
+fn catalogue(settings: &Settings) -> anyhow::Result<(tokio::runtime::Runtime, Catalogue)> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let store = Store::open(&settings.database.path)?;
+    let engine = EngineClient::new(&settings.engine)?;
+    let catalogue = Catalogue::new(store, engine, std::sync::Arc::new(settings.clone()))?;
+    Ok((runtime, catalogue))
+}
+
+/// A local path is stored absolute, so the daemon finds it from any directory.
+fn location(source: &str) -> String {
+    if source.contains(':') && !std::path::Path::new(source).exists() {
+        return source.to_owned();
+    }
+    std::fs::canonicalize(source)
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| source.to_owned())
+}
+
+async fn import_channels(catalogue: &Catalogue, source: &str) -> anyhow::Result<ExitCode> {
+    let input = SourceInput { url: Some(location(source)), ..SourceInput::default() };
+    let src = catalogue.add_source(input).await?;
+    match catalogue.refresh_source(src.id).await? {
+        RefreshOutcome::Unchanged => println!("source {} unchanged since the last refresh", src.id),
+        RefreshOutcome::Applied(r) => println!(
+            "source {}: {} channels ({} new, {} updated, {} gone, {} skipped)",
+            src.id, r.found, r.new, r.updated, r.gone, r.skipped
+        ),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn import_guide(catalogue: &Catalogue, source: &str) -> anyhow::Result<ExitCode> {
+    let input = SourceInput { url: Some(location(source)), ..SourceInput::default() };
+    let src = catalogue.add_guide_source(input).await?;
+    match catalogue.refresh_guide(src.id).await? {
+        GuideOutcome::Unchanged => println!("guide source {} unchanged since the last refresh", src.id),
+        GuideOutcome::Imported { import, mapping } => println!(
+            "guide source {}: {} channels, {} programmes; {} channels mapped, {} without guide",
+            src.id,
+            import.channels,
+            import.programmes,
+            mapping.mapped,
+            mapping.unmapped.len()
+        ),
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -11,6 +11,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use acextream_core::accounts::Accounts;
+use acextream_core::catalogue::Catalogue;
+use acextream_core::catalogue::check::Checker;
+use acextream_core::jobs::Jobs;
 use acextream_core::engine::EngineClient;
 use acextream_core::{Settings, Store};
 use acextream_mux::Mux;
@@ -28,6 +31,7 @@ pub struct Application {
     web: actix_web::dev::Server,
     mux: Arc<Mux>,
     mux_listener: tokio::net::TcpListener,
+    jobs: Jobs,
     drain: Duration,
 }
 
@@ -59,8 +63,21 @@ impl Application {
             .with_context(|| format!("cannot listen on {} (server.bind)", settings.server.bind))?;
         let public_addr = public_listener.local_addr()?;
 
+        let catalogue = Catalogue::new(store.clone(), engine.clone(), settings.clone())?;
+        catalogue.seed_from_settings().await?;
+        let checker = Checker::new(store.clone(), engine.clone(), settings.sources.check_spacing);
+        // Refreshes run in the background from here on; serving never waits for them.
+        let jobs = Jobs::start(catalogue.clone(), checker);
+
         let mux_url = url::Url::parse(&format!("http://{mux_addr}"))?;
-        let state = AppState::new(settings.clone(), store, engine.clone(), mux_url)?;
+        let state = AppState::new(
+            settings.clone(),
+            store,
+            engine.clone(),
+            mux_url,
+            catalogue,
+            jobs.clone(),
+        )?;
         let web = acextream_web::server(state, public_listener)?;
         let mux = Mux::new(settings.mux.clone(), engine);
         Ok(Self {
@@ -69,6 +86,7 @@ impl Application {
             web,
             mux,
             mux_listener,
+            jobs,
             drain: settings.server.shutdown_timeout,
         })
     }
@@ -103,6 +121,7 @@ impl Application {
             r = &mut mux => Some(format!("multiplexer stopped: {r:?}")),
         };
         tracing::info!("shutting down");
+        self.jobs.stop();
         let _ = stop_mux.send(());
         let stopping = async {
             // The mux ends every channel (engine stops included) so the public side's

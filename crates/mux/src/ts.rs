@@ -56,7 +56,13 @@ impl Packetizer {
         if whole == 0 {
             return None;
         }
-        Some(self.pending.split_to(whole).freeze())
+        // Copy the packets out into an allocation of exactly their size: a slice
+        // of `pending` (or of the HTTP client's read buffer) would keep a larger,
+        // growing allocation alive for as long as the ring holds the chunk. One
+        // copy per byte received, shared by every viewer.
+        let chunk = Bytes::copy_from_slice(&self.pending[..whole]);
+        self.pending.advance(whole);
+        Some(chunk)
     }
 
     /// Drops bytes until the buffer starts at a plausible packet: a sync byte with

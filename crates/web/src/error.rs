@@ -56,6 +56,7 @@ impl From<acextream_core::StoreError> for ApiError {
         match e {
             E::NotFound(what) => ApiError::NotFound(format!("{what} not found")),
             E::Conflict(what) => ApiError::Conflict(what),
+            E::Invalid(why) => ApiError::BadRequest(why),
             E::Pool(_) | E::DiskFull | E::ReadOnly(_) => ApiError::Unavailable(e.to_string()),
             other => ApiError::Internal(other.into()),
         }

@@ -6,9 +6,16 @@
 //! back-pressures only its own mux connection). The mux decides the status before
 //! any byte, so an engine failure reaches the player as 502/504, never as an empty 200.
 
+use std::time::Duration;
+
 use acextream_core::accounts::Login;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
+use bytes::Bytes;
+use http_body_util::{BodyDataStream, BodyExt, Empty};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
 
 use crate::auth::player_credentials;
 use crate::error::ApiError;
@@ -23,6 +30,24 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             .route(web::head().to(getstream)),
     )
     .service(web::resource("/ace/status").route(web::get().to(status)));
+}
+
+/// The client of the stream hop (hyper, not reqwest, for its buffer controls).
+pub type StreamClient = Client<HttpConnector, Empty<Bytes>>;
+
+/// Builds the stream client. Every viewer holds one connection to the mux for as
+/// long as it watches, so per-connection memory is what matters: the read buffer
+/// is a fixed 16 KiB instead of hyper's adaptive one, which grows towards 400 KiB
+/// on a fast stream. No total timeout: streams are endless; the mux (in this same
+/// process) decides when a stream is over.
+pub fn stream_client() -> StreamClient {
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    connector.set_connect_timeout(Some(Duration::from_secs(2)));
+    Client::builder(TokioExecutor::new())
+        .http1_read_buf_exact_size(16 * 1024)
+        .pool_idle_timeout(Duration::from_secs(30))
+        .build(connector)
 }
 
 /// Parameters that carry our own credentials and never go further.
@@ -66,37 +91,35 @@ pub async fn forward_stream(
         .map_err(|e| ApiError::Internal(e.into()))?;
     url.query_pairs_mut().extend_pairs(params);
     let head = req.method() == actix_web::http::Method::HEAD;
-    let method = if head {
-        reqwest::Method::HEAD
-    } else {
-        reqwest::Method::GET
-    };
     let user_agent = req
         .headers()
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let resp = state
-        .mux_client
-        .request(method, url)
-        .header("x-acextream-user", user)
-        .header(
-            "x-forwarded-for",
-            client_ip(req, state.settings.server.trust_forwarded_headers),
-        )
-        .header(reqwest::header::USER_AGENT, user_agent)
-        .send()
-        .await
-        .map_err(|e| {
-            tracing::warn!(error = %e.without_url(), "multiplexer unreachable");
-            ApiError::BadGateway("stream service unavailable".into())
-        })?;
+    let ip = client_ip(req, state.settings.server.trust_forwarded_headers);
+    let upstream = http::Request::builder()
+        .method(if head { http::Method::HEAD } else { http::Method::GET })
+        .uri(url.as_str())
+        .header("x-acextream-user", sanitize_header(user))
+        .header("x-forwarded-for", sanitize_header(&ip))
+        .header(http::header::USER_AGENT, sanitize_header(user_agent))
+        .body(Empty::<Bytes>::new())
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    let resp = state.stream_client.request(upstream).await.map_err(|e| {
+        tracing::warn!(error = %e, "multiplexer unreachable");
+        ApiError::BadGateway("stream service unavailable".into())
+    })?;
     let status = StatusCode::from_u16(resp.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
     if !status.is_success() {
-        let text = resp.text().await.unwrap_or_default();
+        // A one-line reason: bounded, so a broken mux cannot make us buffer much.
+        let body = http_body_util::Limited::new(resp.into_body(), 4096)
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
         return Ok(HttpResponse::build(status)
             .content_type("text/plain; charset=utf-8")
-            .body(text));
+            .body(body));
     }
     let mut out = HttpResponse::Ok();
     out.content_type("video/mp2t")
@@ -105,7 +128,16 @@ pub async fn forward_stream(
     if head {
         return Ok(out.finish());
     }
-    Ok(out.streaming(resp.bytes_stream()))
+    Ok(out.streaming(BodyDataStream::new(resp.into_body())))
+}
+
+/// Header values from the outside may hold anything; keep what a header can carry.
+fn sanitize_header(value: &str) -> String {
+    value
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(300)
+        .collect()
 }
 
 async fn status(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {

@@ -4,6 +4,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use acextream_core::accounts::Accounts;
+use acextream_core::catalogue::Catalogue;
+use acextream_core::jobs::Jobs;
 use acextream_core::engine::EngineClient;
 use acextream_core::{Settings, Store};
 use url::Url;
@@ -21,8 +23,14 @@ pub struct AppState {
     pub engine: EngineClient,
     /// Base URL of the internal multiplexer, as actually bound.
     pub mux_url: Url,
-    /// Client for the reverse proxy to the multiplexer.
+    /// Client for JSON calls to the multiplexer (status, health).
     pub mux_client: reqwest::Client,
+    /// Client for streams from the multiplexer, tuned for many long connections.
+    pub stream_client: crate::proxy::StreamClient,
+    /// Channel and guide sources.
+    pub catalogue: Catalogue,
+    /// Background refreshes and the availability check.
+    pub jobs: Jobs,
 }
 
 impl AppState {
@@ -32,6 +40,8 @@ impl AppState {
         store: Store,
         engine: EngineClient,
         mux_url: Url,
+        catalogue: Catalogue,
+        jobs: Jobs,
     ) -> anyhow::Result<Self> {
         let mux_client = reqwest::Client::builder()
             // The multiplexer is on loopback: a system proxy must never see stream bytes.
@@ -57,6 +67,9 @@ impl AppState {
             engine,
             mux_url,
             mux_client,
+            stream_client: crate::proxy::stream_client(),
+            catalogue,
+            jobs,
         })
     }
 }
