@@ -11,6 +11,9 @@ pub enum ApiError {
     /// Missing or wrong credentials (adds `WWW-Authenticate`).
     #[error("authentication required")]
     Unauthorized,
+    /// Right password, but the account is disabled or expired (401 with the reason).
+    #[error("{0}")]
+    AccountUnusable(String),
     /// Authenticated, but not allowed.
     #[error("{0}")]
     Forbidden(String),
@@ -39,6 +42,7 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::Unauthorized => "unauthorized",
+            ApiError::AccountUnusable(_) => "account_unusable",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
             ApiError::BadRequest(_) => "bad_request",
@@ -77,7 +81,7 @@ impl From<acextream_core::accounts::AccountError> for ApiError {
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthorized | ApiError::AccountUnusable(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,

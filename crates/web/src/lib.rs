@@ -13,6 +13,7 @@ pub mod health;
 pub mod net;
 pub mod proxy;
 pub mod state;
+pub mod xtream;
 
 use std::net::TcpListener;
 
@@ -28,7 +29,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::scope("/api")
                 .wrap(middleware::from_fn(auth::require_admin))
                 .configure(api::config),
-        );
+        )
+        // Last: its legacy `/{user}/{password}/{id}` route matches any three segments.
+        .configure(xtream::config);
 }
 
 /// Builds the public server on an already-bound listener (tests bind port 0).

@@ -31,6 +31,8 @@ pub struct AppState {
     pub catalogue: Catalogue,
     /// Background refreshes and the availability check.
     pub jobs: Jobs,
+    /// Open streams per account (`max_connections`, `active_cons`).
+    pub connections: Arc<crate::xtream::connections::Connections>,
 }
 
 impl AppState {
@@ -70,6 +72,7 @@ impl AppState {
             stream_client: crate::proxy::stream_client(),
             catalogue,
             jobs,
+            connections: Arc::default(),
         })
     }
 }

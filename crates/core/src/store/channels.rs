@@ -219,6 +219,29 @@ pub fn playable(c: &Connection) -> StoreResult<Vec<Channel>> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// Every playable channel with its guide id: the XMLTV channel it is mapped to, else
+/// its own `tvg_id` (empty when it has neither). This one id is the Xtream
+/// `epg_channel_id`, the M3U `tvg-id` and the `xmltv.php` channel id.
+pub fn playable_with_guide(c: &Connection) -> StoreResult<Vec<(Channel, String)>> {
+    let sql = format!(
+        "{} WHERE c.enabled = 1 AND c.active = 1 \
+         ORDER BY c.chno IS NULL, c.chno, c.name COLLATE NOCASE, c.id",
+        SELECT.replace(
+            " FROM channels c LEFT JOIN categories k ON k.id = c.category_id",
+            ", g.xmltv_id FROM channels c LEFT JOIN categories k ON k.id = c.category_id \
+             LEFT JOIN channel_guide g ON g.channel_id = c.id",
+        )
+    );
+    let mut st = c.prepare(&sql)?;
+    let rows = st.query_map([], |r| {
+        let channel = from_row(r)?;
+        let mapped: Option<String> = r.get(17)?;
+        let epg_id = mapped.unwrap_or_else(|| channel.tvg_id.clone());
+        Ok((channel, epg_id))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// The category named `name`, created when missing.
 pub fn category_id(c: &Connection, name: &str) -> StoreResult<i64> {
     c.execute("INSERT OR IGNORE INTO categories (name) VALUES (?1)", [name])?;

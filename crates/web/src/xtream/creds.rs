@@ -1,0 +1,50 @@
+//! Xtream credentials: `username`/`password` from the query string first, then from
+//! an `application/x-www-form-urlencoded` POST body (some Android apps POST).
+
+use actix_web::HttpRequest;
+use acextream_core::accounts::Login;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Every parameter of an Xtream call: the query, then the form body's fields that
+/// the query does not have.
+#[derive(Debug, Clone, Default)]
+pub struct XtreamParams(pub Vec<(String, String)>);
+
+impl XtreamParams {
+    /// Collects the parameters of `req` with its (possibly empty) body.
+    pub fn from_request(req: &HttpRequest, body: &[u8]) -> XtreamParams {
+        let mut params: Vec<(String, String)> =
+            url::form_urlencoded::parse(req.query_string().as_bytes()).into_owned().collect();
+        let is_form = req
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        if is_form {
+            for (k, v) in url::form_urlencoded::parse(body).into_owned() {
+                if !params.iter().any(|(q, _)| *q == k) {
+                    params.push((k, v));
+                }
+            }
+        }
+        XtreamParams(params)
+    }
+
+    /// The first value of `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    /// Checks the credentials; missing ones are `Denied`.
+    pub async fn login(&self, state: &AppState) -> Result<Login, ApiError> {
+        match (self.get("username"), self.get("password")) {
+            (Some(u), Some(p)) => Ok(state.accounts.login(u, p).await?),
+            _ => Ok(Login::Denied),
+        }
+    }
+}
+
+/// Form bodies of Xtream calls are tiny; anything bigger is not a player.
+pub const MAX_FORM_BYTES: usize = 16 * 1024;

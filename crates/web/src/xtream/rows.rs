@@ -1,0 +1,1 @@
+//! The JSON rows players parse: exact field names and JSON types. (Being written.)
