@@ -136,6 +136,8 @@ pub fn http() -> reqwest::Client {
 
 /// An in-process acextream (both listeners) on port 0, stopped when dropped.
 pub struct TestApp {
+    /// The app's database file (tests may open it alongside the app).
+    pub db: PathBuf,
     pub public: SocketAddr,
     pub mux: SocketAddr,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -155,6 +157,7 @@ impl TestApp {
         s.server.workers = 2;
         s.mux.bind = "127.0.0.1:0".parse().unwrap();
         s.database.path = dir.path().join("app.db");
+        let db = s.database.path.clone();
         s.admin.password = Some(acextream_core::settings::Secret::new(ADMIN.1));
         s.engine.url = engine_url.parse().unwrap();
         s.mux.idle_grace = Duration::from_secs(1);
@@ -171,6 +174,7 @@ impl TestApp {
             let _ = rx.await;
         }));
         TestApp {
+            db,
             public,
             mux,
             stop: Some(tx),
@@ -185,6 +189,24 @@ impl TestApp {
 
     pub fn mux_url(&self, path: &str) -> String {
         format!("http://{}{}", self.mux, path)
+    }
+
+    /// The account service over the app's own database (to create test accounts).
+    pub fn accounts(&self) -> acextream_core::accounts::Accounts {
+        acextream_core::accounts::Accounts::new(acextream_core::Store::open(&self.db).unwrap())
+    }
+
+    /// Creates a player account.
+    pub async fn add_user(&self, name: &str, password: &str, max_connections: u32) {
+        self.accounts()
+            .create(acextream_core::accounts::AccountSpec {
+                username: name.into(),
+                password: password.into(),
+                max_connections,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
     }
 
     /// Public stream URL of a content id, with the admin's credentials.

@@ -52,6 +52,18 @@ pub struct Settings {
     pub epg: EpgSettings,
     /// Logging.
     pub log: LogSettings,
+    /// Details of the Xtream Codes API.
+    pub xtream: XtreamSettings,
+}
+
+/// Details of the Xtream Codes API.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct XtreamSettings {
+    /// Send `exp_date: null` for accounts that never expire, as real panels do.
+    /// Off by default: common clients (pyxtream) crash on null, so a far-future
+    /// date (2100-01-01) is sent instead.
+    pub exp_date_null: bool,
 }
 
 /// The public listener.

@@ -21,6 +21,7 @@ use crate::auth::player_credentials;
 use crate::error::ApiError;
 use crate::net::client_ip;
 use crate::state::AppState;
+use crate::xtream::connections::{Guard, guarded};
 
 /// Registers `/ace/getstream` (GET and HEAD) and `/ace/status`.
 pub fn config(cfg: &mut web::ServiceConfig) {
@@ -63,7 +64,7 @@ async fn getstream(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
     let query = query_pairs(&req);
     let user = match player_credentials(&query, req.headers()) {
         Some((u, p)) => match state.accounts.login(&u, &p).await? {
-            Login::Active(user) => Some(user.username),
+            Login::Active(user) => Some(user),
             _ if state.settings.server.ace_proxy_auth => return Err(ApiError::Unauthorized),
             _ => None,
         },
@@ -74,7 +75,21 @@ async fn getstream(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
         .into_iter()
         .filter(|(k, _)| !CREDENTIAL_PARAMS.contains(&k.as_str()))
         .collect();
-    forward_stream(&state, &req, &params, user.as_deref().unwrap_or("-")).await
+    // A known user's stream counts towards its connection limit, as on /live/.
+    let guard = match &user {
+        Some(u) if req.method() != actix_web::http::Method::HEAD => {
+            let ip = client_ip(&req, state.settings.server.trust_forwarded_headers);
+            Some(
+                state
+                    .connections
+                    .acquire(&u.username, u.max_connections, &ip)
+                    .map_err(|e| ApiError::Forbidden(e.to_string()))?,
+            )
+        }
+        _ => None,
+    };
+    let name = user.as_ref().map_or("-", |u| u.username.as_str());
+    forward_stream(&state, &req, &params, name, guard).await
 }
 
 /// Streams `/ace/getstream?<params>` from the multiplexer to the player. `user` is
@@ -84,6 +99,7 @@ pub async fn forward_stream(
     req: &HttpRequest,
     params: &[(String, String)],
     user: &str,
+    guard: Option<Guard>,
 ) -> Result<HttpResponse, ApiError> {
     let mut url = state
         .mux_url
@@ -128,7 +144,11 @@ pub async fn forward_stream(
     if head {
         return Ok(out.finish());
     }
-    Ok(out.streaming(BodyDataStream::new(resp.into_body())))
+    let body = BodyDataStream::new(resp.into_body());
+    Ok(match guard {
+        Some(guard) => out.streaming(guarded(body, guard)),
+        None => out.streaming(body),
+    })
 }
 
 /// Header values from the outside may hold anything; keep what a header can carry.

@@ -31,6 +31,8 @@ pub struct AppState {
     pub catalogue: Catalogue,
     /// Background refreshes and the availability check.
     pub jobs: Jobs,
+    /// Client for channels that are plain HTTP streams elsewhere.
+    pub direct_client: reqwest::Client,
     /// Open streams per account (`max_connections`, `active_cons`).
     pub connections: Arc<crate::xtream::connections::Connections>,
 }
@@ -72,6 +74,12 @@ impl AppState {
             stream_client: crate::proxy::stream_client(),
             catalogue,
             jobs,
+            direct_client: reqwest::Client::builder()
+                .connect_timeout(Duration::from_secs(10))
+                // No total timeout (streams are endless); a source silent this long is dead.
+                .read_timeout(Duration::from_secs(30))
+                .no_gzip()
+                .build()?,
             connections: Arc::default(),
         })
     }

@@ -1,21 +1,148 @@
-//! Stream URLs. (Being written.)
+//! Stream URLs: `/live/{u}/{p}/{id}.ts`, the legacy `/{u}/{p}/{id}[.ts]`, and the
+//! VOD forms (404 until there is VOD).
+//!
+//! An AceStream channel streams through the multiplexer (the same internal path as
+//! `/ace/getstream`); a plain HTTP channel is proxied directly, also without
+//! buffering. Every stream holds one of the account's connection slots for as long
+//! as the player keeps its socket open.
 
+use actix_web::http::{Method, StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
+use acextream_core::sources::StreamRef;
+use acextream_core::store::channels;
+use futures_util::TryStreamExt;
 
+use super::connections::guarded;
+use super::creds::XtreamParams;
 use crate::error::ApiError;
+use crate::net::client_ip;
+use crate::proxy::forward_stream;
 use crate::state::AppState;
 
-/// `/live/{user}/{password}/{id}.ts`.
-pub async fn live(_req: HttpRequest, _state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    Err(ApiError::NotFound("not yet available".into()))
+/// First path segments that belong to other routes (and are reserved user names).
+const RESERVED: &[&str] = &[
+    "api", "dashboard", "static", "ace", "epg", "live", "movie", "series", "health", "metrics",
+];
+
+/// `/live/{user}/{password}/{id}.ts` (also `.m3u8`, 404 until HLS exists).
+pub async fn live(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (user, password, stream) = path.into_inner();
+    serve(&req, &state, user, password, &stream).await
 }
 
-/// `/{user}/{password}/{id}`.
-pub async fn legacy(_req: HttpRequest, _state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    Err(ApiError::NotFound("not yet available".into()))
+/// The legacy `/{user}/{password}/{id}` and `/{user}/{password}/{id}.ts`.
+pub async fn legacy(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (user, password, stream) = path.into_inner();
+    if RESERVED.contains(&user.as_str()) {
+        let path = acextream_core::redact::redact_uri(req.path()).into_owned();
+        return Err(ApiError::NotFound(format!("no route for {path}")));
+    }
+    serve(&req, &state, user, password, &stream).await
 }
 
 /// `/movie/…` and `/series/…`: no VOD yet.
 pub async fn no_vod() -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound("no video on demand on this server".into()))
+}
+
+async fn serve(
+    req: &HttpRequest,
+    state: &AppState,
+    user: String,
+    password: String,
+    stream: &str,
+) -> Result<HttpResponse, ApiError> {
+    let (id, ext) = match stream.rsplit_once('.') {
+        Some((id, ext)) => (id, ext),
+        None => (stream, "ts"),
+    };
+    let params = XtreamParams(vec![("username".into(), user), ("password".into(), password)]);
+    let user = super::authorize(state, &params).await?;
+    match ext {
+        "ts" => {}
+        "m3u8" => {
+            return Err(ApiError::NotFound(
+                "HLS is not available on this server: use the .ts URL".into(),
+            ));
+        }
+        _ => return Err(ApiError::NotFound(format!("unknown stream format .{ext}"))),
+    }
+    let id: i64 = id
+        .parse()
+        .map_err(|_| ApiError::NotFound("no such channel".into()))?;
+    let channel = state
+        .store
+        .run(move |c| channels::get(c, id))
+        .await
+        .map_err(|_| ApiError::NotFound("no such channel".into()))?;
+    if !channel.enabled || !channel.active {
+        return Err(ApiError::NotFound("no such channel".into()));
+    }
+    let stream = channel
+        .stream()
+        .ok_or_else(|| ApiError::NotFound("no such channel".into()))?;
+    let head = req.method() == Method::HEAD;
+    let guard = if head {
+        None
+    } else {
+        let ip = client_ip(req, state.settings.server.trust_forwarded_headers);
+        Some(
+            state
+                .connections
+                .acquire(&user.username, user.max_connections, &ip)
+                .map_err(|e| ApiError::Forbidden(e.to_string()))?,
+        )
+    };
+    match stream {
+        StreamRef::Ace { key } => {
+            let params = vec![(key.param().to_owned(), key.value().to_owned())];
+            forward_stream(state, req, &params, &user.username, guard).await
+        }
+        StreamRef::Direct { url } => direct(state, &url, head, guard).await,
+    }
+}
+
+/// Proxies a plain HTTP stream: status decided before any byte, bytes passed on as
+/// they arrive.
+async fn direct(
+    state: &AppState,
+    url: &str,
+    head: bool,
+    guard: Option<super::connections::Guard>,
+) -> Result<HttpResponse, ApiError> {
+    if head {
+        return Ok(HttpResponse::Ok().content_type("video/mp2t").finish());
+    }
+    let resp = state.direct_client.get(url).send().await.map_err(|e| {
+        tracing::warn!(error = %e.without_url(), "direct stream unreachable");
+        ApiError::BadGateway("the channel's source is unreachable".into())
+    })?;
+    if !resp.status().is_success() {
+        return Err(ApiError::BadGateway(format!(
+            "the channel's source answered HTTP {}",
+            resp.status().as_u16()
+        )));
+    }
+    let content_type = resp
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("video/mp2t")
+        .to_owned();
+    let body = resp.bytes_stream().map_err(std::io::Error::other);
+    let mut out = HttpResponse::build(StatusCode::OK);
+    out.content_type(content_type)
+        .insert_header((header::CACHE_CONTROL, "no-cache, no-store"));
+    Ok(match guard {
+        Some(g) => out.streaming(guarded(body, g)),
+        None => out.streaming(body),
+    })
 }
