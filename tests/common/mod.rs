@@ -286,3 +286,11 @@ impl Api<'_> {
         self.send(reqwest::Method::PUT, path, body).await
     }
 }
+
+impl TestApp {
+    /// The app's SQLite database, for tests that set up rows no API creates yet
+    /// (disabled or expired accounts).
+    pub fn db_path(&self) -> PathBuf {
+        self._dir.path().join("app.db")
+    }
+}

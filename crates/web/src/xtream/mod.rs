@@ -10,11 +10,13 @@ pub mod base_url;
 pub mod connections;
 pub mod creds;
 pub mod guide;
+pub mod m3u_writer;
 pub mod panel_api;
 pub mod player_api;
 pub mod playlist;
 pub mod rows;
 pub mod streams;
+pub mod xmltv_writer;
 
 use actix_web::web;
 use acextream_core::accounts::Login;
