@@ -6,6 +6,7 @@ pub mod catalogue;
 pub mod engine;
 pub mod epg;
 pub mod jobs;
+pub mod logbuf;
 pub mod redact;
 pub mod settings;
 pub mod sources;

@@ -42,14 +42,14 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
-    logging::init(&settings.log);
+    let logs = logging::init(&settings.log);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("acextream")
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async {
-        let app = startup::Application::build(settings).await?;
+        let app = startup::Application::build_with_logs(settings, logs).await?;
         app.run_until(startup::shutdown_signal()).await
     })?;
     // Stream tasks of the runtime may still be parked on sockets: do not wait.

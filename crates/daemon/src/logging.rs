@@ -2,28 +2,65 @@
 //! or JSON lines, and a writer that masks credentials in every line it writes.
 
 use std::io::{self, Write};
+use std::sync::Arc;
 
+use acextream_core::logbuf::LogBuffer;
 use acextream_core::redact::redact_text;
 use acextream_core::settings::{LogFormat, LogSettings};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
-/// Installs the global subscriber. Logs go to standard error (systemd's journal
-/// keeps them); standard output stays for command results.
-pub fn init(settings: &LogSettings) {
+/// Installs the global subscriber and returns the buffer of recent lines the
+/// dashboard shows. Logs go to standard error (systemd's journal keeps them);
+/// standard output stays for command results. Both outputs are redacted.
+pub fn init(settings: &LogSettings) -> Arc<LogBuffer> {
+    let buffer = Arc::new(LogBuffer::default());
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(&settings.level))
         .unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        // Colour only for a person at a terminal; journald and files get plain text.
-        .with_ansi(io::IsTerminal::is_terminal(&io::stderr()))
-        .with_writer(RedactingMakeWriter(io::stderr));
+    // Colour only for a person at a terminal; journald and files get plain text.
+    let ansi = io::IsTerminal::is_terminal(&io::stderr());
+    let to_buffer = tracing_subscriber::fmt::layer()
+        .with_ansi(false)
+        .with_writer(BufferMakeWriter(buffer.clone()));
+    let registry = tracing_subscriber::registry().with(filter).with(to_buffer);
+    let stderr = RedactingMakeWriter(io::stderr);
     // A second init (tests) keeps the first subscriber: that is fine.
     let _ = match settings.format {
-        LogFormat::Json => builder.json().try_init(),
-        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => registry
+            .with(tracing_subscriber::fmt::layer().json().with_writer(stderr))
+            .try_init(),
+        LogFormat::Text => registry
+            .with(tracing_subscriber::fmt::layer().with_ansi(ansi).with_writer(stderr))
+            .try_init(),
     };
+    buffer
+}
+
+/// Writes redacted lines into the dashboard's [`LogBuffer`].
+#[derive(Clone)]
+struct BufferMakeWriter(Arc<LogBuffer>);
+
+impl<'a> MakeWriter<'a> for BufferMakeWriter {
+    type Writer = BufferWriter;
+    fn make_writer(&'a self) -> Self::Writer {
+        BufferWriter(self.0.clone())
+    }
+}
+
+struct BufferWriter(Arc<LogBuffer>);
+
+impl Write for BufferWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        self.0.push(&redact_text(&text));
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Wraps a `MakeWriter` so each formatted event is redacted before it is written.

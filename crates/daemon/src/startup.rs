@@ -38,6 +38,15 @@ pub struct Application {
 impl Application {
     /// Opens the database, ensures an admin exists, binds both listeners.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with_logs(settings, Arc::default()).await
+    }
+
+    /// [`Application::build`], with the buffer the logger fills (the dashboard's
+    /// log view reads it).
+    pub async fn build_with_logs(
+        settings: Settings,
+        logs: Arc<acextream_core::logbuf::LogBuffer>,
+    ) -> anyhow::Result<Self> {
         let settings = Arc::new(settings);
         let db_path = settings.database.path.clone();
         let store = tokio::task::spawn_blocking(move || Store::open(&db_path))
@@ -70,7 +79,7 @@ impl Application {
         let jobs = Jobs::start(catalogue.clone(), checker);
 
         let mux_url = url::Url::parse(&format!("http://{mux_addr}"))?;
-        let state = AppState::new(
+        let mut state = AppState::new(
             settings.clone(),
             store,
             engine.clone(),
@@ -78,6 +87,7 @@ impl Application {
             catalogue,
             jobs.clone(),
         )?;
+        state.logs = logs;
         let web = acextream_web::server(state, public_listener)?;
         let mux = Mux::new(settings.mux.clone(), engine);
         Ok(Self {

@@ -8,6 +8,8 @@
 pub mod access_log;
 pub mod api;
 pub mod auth;
+pub mod brake;
+pub mod dashboard;
 pub mod error;
 pub mod health;
 pub mod net;
@@ -25,6 +27,8 @@ pub use state::AppState;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/health").route(web::get().to(health::health)))
         .configure(proxy::config)
+        .configure(api::metrics::config)
+        .configure(dashboard::config)
         .service(
             web::scope("/api")
                 .wrap(middleware::from_fn(auth::require_admin))

@@ -35,6 +35,12 @@ pub struct AppState {
     pub direct_client: reqwest::Client,
     /// Open streams per account (`max_connections`, `active_cons`).
     pub connections: Arc<crate::xtream::connections::Connections>,
+    /// Recent log lines (redacted) for the dashboard.
+    pub logs: Arc<acextream_core::logbuf::LogBuffer>,
+    /// Failed-login brake for the dashboard and the admin API.
+    pub brake: crate::brake::LoginBrake,
+    /// When the process started (uptime on the dashboard).
+    pub started_at: jiff::Timestamp,
 }
 
 impl AppState {
@@ -81,6 +87,9 @@ impl AppState {
                 .no_gzip()
                 .build()?,
             connections: Arc::default(),
+            logs: Arc::default(),
+            brake: crate::brake::LoginBrake::default(),
+            started_at: jiff::Timestamp::now(),
         })
     }
 }

@@ -52,6 +52,7 @@ impl Catalogue {
 
     /// Refreshes one guide source now, recording the result on it.
     pub async fn refresh_guide(&self, id: i64) -> Result<GuideOutcome, CatalogueError> {
+        let _one_at_a_time = self.guides_lock.lock().await;
         let source = self
             .store
             .run(move |c| {

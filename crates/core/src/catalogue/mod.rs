@@ -58,6 +58,11 @@ pub struct Catalogue {
     pub(crate) fetcher: Fetcher,
     pub(crate) engine: EngineClient,
     pub(crate) settings: Arc<Settings>,
+    /// One channel refresh at a time (the scheduler and `?wait=true` calls alike):
+    /// two imports writing the same rows would only fight over SQLite's write lock.
+    pub(crate) sources_lock: Arc<tokio::sync::Mutex<()>>,
+    /// One guide import at a time, for the same reason (they are long transactions).
+    pub(crate) guides_lock: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Catalogue {
@@ -67,7 +72,14 @@ impl Catalogue {
             settings.sources.download_timeout,
             settings.sources.max_download_bytes,
         )?;
-        Ok(Self { store, fetcher, engine, settings })
+        Ok(Self {
+            store,
+            fetcher,
+            engine,
+            settings,
+            sources_lock: Arc::default(),
+            guides_lock: Arc::default(),
+        })
     }
 
     /// The store.
@@ -124,6 +136,7 @@ impl Catalogue {
 
     /// Refreshes one channel source now, recording the result on it.
     pub async fn refresh_source(&self, id: i64) -> Result<RefreshOutcome, CatalogueError> {
+        let _one_at_a_time = self.sources_lock.lock().await;
         let source = self
             .store
             .run(move |c| {

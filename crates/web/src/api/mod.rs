@@ -2,6 +2,7 @@
 
 pub mod aceproxy;
 pub mod channels;
+pub mod metrics;
 pub mod sources;
 
 use actix_web::web;
