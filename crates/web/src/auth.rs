@@ -1,16 +1,22 @@
-//! Credentials on the public side: HTTP Basic parsing, the admin guard of `/api/*`,
-//! and the player check used by the stream proxy.
+//! Credentials on the public side: HTTP Basic parsing, the admin guard of `/api/*`
+//! (session cookie + CSRF token, or Basic), and the player check used by the
+//! stream proxy.
 
 use acextream_core::accounts::Login;
 use acextream_core::store::users::User;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{AUTHORIZATION, HeaderMap};
+use actix_web::error::InternalError;
+use actix_web::http::Method;
+use actix_web::http::header::{AUTHORIZATION, HeaderMap, RETRY_AFTER};
 use actix_web::middleware::Next;
-use actix_web::{HttpMessage, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use base64::Engine as _;
+use serde_json::json;
 
 use crate::error::ApiError;
+use crate::net::client_ip;
+use crate::session::Session;
 use crate::state::AppState;
 
 /// The admin who made the request (inserted by [`require_admin`]).
@@ -32,8 +38,23 @@ pub fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     Some((user.to_owned(), password.to_owned()))
 }
 
-/// Lets the request through only with an enabled, unexpired admin's credentials;
-/// anything else is a 401 JSON error that reveals nothing about which part failed.
+/// The header JavaScript on the dashboard echoes the session's CSRF token in.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// Lets the request through only for an admin, who proves it one of two ways:
+///
+/// - a valid dashboard **session cookie**; a state-changing method (POST, PUT,
+///   PATCH, DELETE) must then also carry the session's CSRF token in
+///   `X-CSRF-Token`, else 403 `{"error":{"code":"csrf"}}`;
+/// - **HTTP Basic** credentials of an enabled, unexpired admin (scripts, curl).
+///   Failures count towards the login brake ([`crate::brake`]); a braked address
+///   or account gets 429 without the password being checked. Browsers cache Basic
+///   credentials and replay them like a cookie, so a state-changing Basic request
+///   that a browser marks as coming from another site (`Sec-Fetch-Site:
+///   cross-site`/`same-site`, or an `Origin` that is not this host) is refused
+///   with 403 `csrf`; scripts send neither header and need no token.
+///
+/// Anything else is a 401 JSON error that reveals nothing about which part failed.
 pub async fn require_admin(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -42,21 +63,107 @@ pub async fn require_admin(
         .app_data::<web::Data<AppState>>()
         .cloned()
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("application state missing")))?;
+    let unsafe_method = !matches!(
+        *req.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+    );
+
+    if let Some(session) = session_of(&state, req.request()).await? {
+        if unsafe_method {
+            let sent = req
+                .headers()
+                .get(CSRF_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            if !crate::session::same_secret(sent, &session.csrf) {
+                return Err(csrf_error("missing or wrong X-CSRF-Token header"));
+            }
+        }
+        req.extensions_mut().insert(AdminUser(session.user.clone()));
+        req.extensions_mut().insert(session);
+        return next.call(req).await;
+    }
+
     let Some((user, password)) = basic_credentials(req.headers()) else {
         return Err(ApiError::Unauthorized.into());
     };
+    if unsafe_method && is_cross_site(req.request()) {
+        return Err(csrf_error("cross-site request refused"));
+    }
+    let ip = client_ip(req.request(), state.settings.server.trust_forwarded_headers);
+    if !state.brake.allowed(&ip, &user) {
+        return Err(too_many_attempts());
+    }
     match state
         .accounts
         .login(&user, &password)
         .await
         .map_err(ApiError::from)?
     {
-        Login::Active(user) if user.is_admin => {
-            req.extensions_mut().insert(AdminUser(user));
+        Login::Active(account) if account.is_admin => {
+            state.brake.succeeded(&user);
+            req.extensions_mut().insert(AdminUser(account));
             next.call(req).await
         }
+        Login::Denied => {
+            state.brake.failed(&ip, &user);
+            tracing::warn!(ip, "admin API: wrong credentials");
+            Err(ApiError::Unauthorized.into())
+        }
+        // The password was right (not a guess), but the account may not administer.
         _ => Err(ApiError::Unauthorized.into()),
     }
+}
+
+/// The valid dashboard session of this request's cookie, if any.
+pub async fn session_of(
+    state: &AppState,
+    req: &HttpRequest,
+) -> Result<Option<Session>, ApiError> {
+    let Some(cookie) = req.cookie(crate::session::COOKIE) else {
+        return Ok(None);
+    };
+    Ok(state.sessions.check(&state.store, cookie.value()).await?)
+}
+
+/// Whether a browser says this request comes from another site: an `Origin`
+/// other than the `Host` it was sent to, or a `Sec-Fetch-Site` other than
+/// `same-origin`/`none`. Requests without these headers (scripts) are not.
+pub fn is_cross_site(req: &HttpRequest) -> bool {
+    let header = |n: &str| req.headers().get(n).and_then(|v| v.to_str().ok());
+    if let Some(site) = header("sec-fetch-site")
+        && !matches!(site, "same-origin" | "none")
+    {
+        return true;
+    }
+    match (header("origin"), header("host")) {
+        (Some(origin), Some(host)) => {
+            let origin_host = origin
+                .split_once("://")
+                .map(|(_, rest)| rest)
+                .unwrap_or("");
+            !origin_host.eq_ignore_ascii_case(host)
+        }
+        // An opaque or absent Host with an Origin: refuse, a browser always sends Host.
+        (Some(_), None) => true,
+        _ => false,
+    }
+}
+
+/// 403 `{"error":{"code":"csrf"}}`.
+fn csrf_error(message: &str) -> actix_web::Error {
+    let body = json!({"error": {"code": "csrf", "message": message}});
+    InternalError::from_response(message.to_owned(), HttpResponse::Forbidden().json(body)).into()
+}
+
+/// 429 with `Retry-After`: the brake holds.
+fn too_many_attempts() -> actix_web::Error {
+    let message = "too many failed logins; try again later";
+    let body = json!({"error": {"code": "too_many_attempts", "message": message}});
+    let resp = HttpResponse::TooManyRequests()
+        .insert_header((RETRY_AFTER, crate::brake::WINDOW.as_secs().to_string()))
+        .json(body);
+    InternalError::from_response(message, resp).into()
 }
 
 /// Credentials a player sent: `username`/`password` query parameters first, else Basic.

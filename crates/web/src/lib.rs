@@ -14,6 +14,7 @@ pub mod error;
 pub mod health;
 pub mod net;
 pub mod proxy;
+pub mod session;
 pub mod state;
 pub mod xtream;
 

@@ -41,6 +41,10 @@ pub struct AppState {
     pub brake: crate::brake::LoginBrake,
     /// When the process started (uptime on the dashboard).
     pub started_at: jiff::Timestamp,
+    /// Dashboard login sessions.
+    pub sessions: crate::session::Sessions,
+    /// The dashboard's templates, parsed once at start-up.
+    pub pages: crate::dashboard::Pages,
 }
 
 impl AppState {
@@ -90,6 +94,8 @@ impl AppState {
             logs: Arc::default(),
             brake: crate::brake::LoginBrake::default(),
             started_at: jiff::Timestamp::now(),
+            sessions: crate::session::Sessions::default(),
+            pages: crate::dashboard::Pages::default(),
         })
     }
 }

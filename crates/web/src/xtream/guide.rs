@@ -16,7 +16,6 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use bytes::Bytes;
 use flate2::Compression;
 use flate2::write::GzEncoder;
-use tokio::runtime::Handle;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{Semaphore, mpsc};
 
@@ -71,7 +70,6 @@ pub async fn xmltv_php(
     let sink = ChunkSink {
         tx: tx.clone(),
         buf: Vec::with_capacity(CHUNK),
-        rt: Handle::current(),
     };
     tokio::task::spawn_blocking(move || {
         let _permit = permit;
@@ -153,8 +151,6 @@ fn accepts_gzip(req: &HttpRequest) -> bool {
 struct ChunkSink {
     tx: mpsc::Sender<io::Result<Bytes>>,
     buf: Vec<u8>,
-    /// The runtime of the request, whose timer bounds each wait.
-    rt: Handle,
 }
 
 impl ChunkSink {
@@ -163,23 +159,25 @@ impl ChunkSink {
             return Ok(());
         }
         let chunk = Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK)));
-        // Most chunks find room at once; only a full channel waits, on the request's
-        // runtime, whose timer bounds the wait.
+        // Most chunks find room at once; only a full channel waits.
         let chunk = match self.tx.try_send(Ok(chunk)) {
             Ok(()) => return Ok(()),
             Err(TrySendError::Closed(_)) => return Err(io::ErrorKind::BrokenPipe.into()),
             Err(TrySendError::Full(chunk)) => chunk,
         };
-        // The timeout is created inside `block_on`, where the runtime's timer is in
-        // context.
-        let tx = &self.tx;
-        let sent = self
-            .rt
-            .block_on(async { tokio::time::timeout(SEND_TIMEOUT, tx.send(chunk)).await });
-        match sent {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(_)) => Err(io::ErrorKind::BrokenPipe.into()),
-            Err(_) => Err(io::ErrorKind::TimedOut.into()),
+        // Wait for room by polling, not by entering the request's runtime: that
+        // runtime may be shutting down (server stop), and entering a dying runtime
+        // panics. A full channel means a slow reader; 5 ms steps cost nothing.
+        let deadline = std::time::Instant::now() + SEND_TIMEOUT;
+        let mut chunk = chunk;
+        loop {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+            match self.tx.try_send(chunk) {
+                Ok(()) => return Ok(()),
+                Err(TrySendError::Closed(_)) => return Err(io::ErrorKind::BrokenPipe.into()),
+                Err(TrySendError::Full(back)) if std::time::Instant::now() < deadline => chunk = back,
+                Err(TrySendError::Full(_)) => return Err(io::ErrorKind::TimedOut.into()),
+            }
         }
     }
 
@@ -209,27 +207,9 @@ mod tests {
     use super::*;
     use actix_web::test::TestRequest;
 
-    fn sink(
-        capacity: usize,
-    ) -> (
-        ChunkSink,
-        mpsc::Receiver<io::Result<Bytes>>,
-        tokio::runtime::Runtime,
-    ) {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-            .unwrap();
+    fn sink(capacity: usize) -> (ChunkSink, mpsc::Receiver<io::Result<Bytes>>, ()) {
         let (tx, rx) = mpsc::channel(capacity);
-        (
-            ChunkSink {
-                tx,
-                buf: Vec::new(),
-                rt: rt.handle().clone(),
-            },
-            rx,
-            rt,
-        )
+        (ChunkSink { tx, buf: Vec::new() }, rx, ())
     }
 
     #[test]
