@@ -107,6 +107,33 @@ async fn a_late_joiner_starts_at_a_pat_on_a_packet_boundary() {
     assert!(c2.is_contiguous() && c1.is_contiguous(), "{c1:?} {c2:?}");
     assert!(c2.first_seq > c1.first_seq, "it joined near the live edge");
     assert_eq!(sim.introspect().getstream_calls.len(), 1);
+
+    // The public status shows the count; who watches is for admins only.
+    let status_url = app.url(&format!("/ace/status?id={}", ch.content_id));
+    let public: serde_json::Value = http()
+        .get(&status_url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(public["clients"], 2);
+    assert_eq!(public["stream_id"], ch.content_id);
+    assert!(
+        public.get("viewers").is_none() && public.get("stat_url").is_none(),
+        "{public}"
+    );
+    let admin: serde_json::Value = http()
+        .get(&status_url)
+        .basic_auth(ADMIN.0, Some(ADMIN.1))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(admin["viewers"].as_array().unwrap().len(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -221,7 +248,7 @@ async fn a_viewer_that_stops_reading_does_not_hold_back_the_others() {
 
     let stalled_status = async || {
         let status: serde_json::Value = http()
-            .get(app.url(&format!("/ace/status?id={}", ch.content_id)))
+            .get(app.mux_url(&format!("/ace/status?id={}", ch.content_id)))
             .send()
             .await
             .unwrap()

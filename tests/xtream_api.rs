@@ -49,18 +49,33 @@ async fn world() -> World {
     );
     let app = TestApp::start(&sim.url(), |s| s.server.timezone = "Europe/Rome".into()).await;
     let api = Api(&app);
-    let (status, src) = api.post("/api/scraper/sources", json!({"url": lists.url("/l.m3u")})).await;
+    let (status, src) = api
+        .post("/api/scraper/sources", json!({"url": lists.url("/l.m3u")}))
+        .await;
     assert_eq!(status, 201);
     let (status, _) = api
-        .post("/api/scraper/trigger?wait=true", json!({"source_id": src["id"]}))
+        .post(
+            "/api/scraper/trigger?wait=true",
+            json!({"source_id": src["id"]}),
+        )
         .await;
     assert_eq!(status, 200);
     app.add_user("alice", "alice-pw", 1).await;
-    World { sim, app, _lists: lists, sport, direct }
+    World {
+        sim,
+        app,
+        _lists: lists,
+        sport,
+        direct,
+    }
 }
 
 async fn player_api(app: &TestApp, query: &str) -> Value {
-    let resp = http().get(app.url(&format!("/player_api.php?{query}"))).send().await.unwrap();
+    let resp = http()
+        .get(app.url(&format!("/player_api.php?{query}")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200, "{query}");
     resp.json().await.unwrap()
 }
@@ -68,7 +83,8 @@ async fn player_api(app: &TestApp, query: &str) -> Value {
 const ALICE: &str = "username=alice&password=alice-pw";
 
 fn is_numeric_string(v: &Value) -> bool {
-    v.as_str().is_some_and(|s| !s.is_empty() && s.parse::<i64>().is_ok())
+    v.as_str()
+        .is_some_and(|s| !s.is_empty() && s.parse::<i64>().is_ok())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -78,7 +94,10 @@ async fn the_login_payload_has_the_types_clients_parse() {
     let u = &v["user_info"];
     assert_eq!(u["auth"], json!(1));
     assert_eq!(u["username"], "alice");
-    assert_eq!(u["password"], "alice-pw", "pyxtream builds URLs from the echo");
+    assert_eq!(
+        u["password"], "alice-pw",
+        "pyxtream builds URLs from the echo"
+    );
     assert_eq!(u["status"], "Active");
     assert!(is_numeric_string(&u["exp_date"]), "{u}");
     assert_eq!(u["is_trial"], "0");
@@ -98,7 +117,13 @@ async fn the_login_payload_has_the_types_clients_parse() {
     assert_eq!(time_now.len(), 19, "{time_now}");
     assert_eq!(s["process"], true);
     // Unknown actions, as @iptv/xtream-api calls first, answer the same payload.
-    for action in ["get_profile", "get_account_info", "get_user_info", "get_server_info", "nonsense"] {
+    for action in [
+        "get_profile",
+        "get_account_info",
+        "get_user_info",
+        "get_server_info",
+        "nonsense",
+    ] {
         let p = player_api(&w.app, &format!("{ALICE}&action={action}")).await;
         assert_eq!(p["user_info"]["auth"], 1, "{action}");
     }
@@ -107,7 +132,12 @@ async fn the_login_payload_has_the_types_clients_parse() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_disabled_and_expired_accounts_are_refused_with_auth_zero() {
     let w = world().await;
-    for q in ["", "username=alice", "username=alice&password=nope", "username=ghost&password=x"] {
+    for q in [
+        "",
+        "username=alice",
+        "username=alice&password=nope",
+        "username=ghost&password=x",
+    ] {
         let v = player_api(&w.app, q).await;
         assert_eq!(v, json!({"user_info": {"auth": 0}}), "{q}");
     }
@@ -121,7 +151,13 @@ async fn wrong_disabled_and_expired_accounts_are_refused_with_auth_zero() {
     .await
     .unwrap();
     let v = player_api(&w.app, "username=old&password=pw").await;
-    assert_eq!((v["user_info"]["auth"].clone(), v["user_info"]["status"].clone()), (json!(0), json!("Expired")));
+    assert_eq!(
+        (
+            v["user_info"]["auth"].clone(),
+            v["user_info"]["status"].clone()
+        ),
+        (json!(0), json!("Expired"))
+    );
     w.app.add_user("off", "pw", 1).await;
     acextream_core::Store::open(&w.app.db)
         .unwrap()
@@ -132,7 +168,11 @@ async fn wrong_disabled_and_expired_accounts_are_refused_with_auth_zero() {
     assert_eq!(v["user_info"]["status"], "Disabled");
     // Stream URLs and playlists answer 401 for all three.
     for (u, p) in [("alice", "nope"), ("old", "pw"), ("off", "pw")] {
-        let r = http().get(w.app.url(&format!("/live/{u}/{p}/1.ts"))).send().await.unwrap();
+        let r = http()
+            .get(w.app.url(&format!("/live/{u}/{p}/1.ts")))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 401, "{u}");
     }
 }
@@ -160,30 +200,63 @@ async fn categories_and_streams_have_exact_types_and_filters() {
         assert!(s["tv_archive_duration"].is_i64());
         assert_eq!(s["stream_type"], "live");
         assert!(is_numeric_string(&s["added"]) && is_numeric_string(&s["category_id"]));
-        assert!(s["category_ids"].as_array().unwrap().iter().all(Value::is_i64));
+        assert!(
+            s["category_ids"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(Value::is_i64)
+        );
         assert_eq!(s["is_adult"], "0");
-        for k in ["name", "stream_icon", "epg_channel_id", "custom_sid", "direct_source", "thumbnail"] {
+        for k in [
+            "name",
+            "stream_icon",
+            "epg_channel_id",
+            "custom_sid",
+            "direct_source",
+            "thumbnail",
+        ] {
             assert!(s[k].is_string(), "{k} in {s}");
         }
     }
     let sport = streams.iter().find(|s| s["name"] == "Sport One").unwrap();
     assert_eq!(sport["epg_channel_id"], "sport.one");
     assert_eq!(sport["stream_icon"], "http://l/s.png");
-    let filtered = player_api(&w.app, &format!("{ALICE}&action=get_live_streams&category_id={sport_id}")).await;
+    let filtered = player_api(
+        &w.app,
+        &format!("{ALICE}&action=get_live_streams&category_id={sport_id}"),
+    )
+    .await;
     assert_eq!(filtered.as_array().unwrap().len(), 2);
     for bad in ["abc", "99999", "-1"] {
-        let v = player_api(&w.app, &format!("{ALICE}&action=get_live_streams&category_id={bad}")).await;
+        let v = player_api(
+            &w.app,
+            &format!("{ALICE}&action=get_live_streams&category_id={bad}"),
+        )
+        .await;
         assert_eq!(v, json!([]), "{bad}");
     }
-    for action in ["get_vod_categories", "get_vod_streams", "get_series_categories", "get_series"] {
-        assert_eq!(player_api(&w.app, &format!("{ALICE}&action={action}")).await, json!([]));
+    for action in [
+        "get_vod_categories",
+        "get_vod_streams",
+        "get_series_categories",
+        "get_series",
+    ] {
+        assert_eq!(
+            player_api(&w.app, &format!("{ALICE}&action={action}")).await,
+            json!([])
+        );
     }
     assert_eq!(
         player_api(&w.app, &format!("{ALICE}&action=get_vod_info&vod_id=1")).await,
         json!({"info": {}, "movie_data": {}})
     );
     assert_eq!(
-        player_api(&w.app, &format!("{ALICE}&action=get_series_info&series_id=1")).await,
+        player_api(
+            &w.app,
+            &format!("{ALICE}&action=get_series_info&series_id=1")
+        )
+        .await,
         json!({"seasons": [], "info": {}, "episodes": {}})
     );
 }
@@ -195,7 +268,11 @@ async fn a_form_post_answers_what_the_get_answers() {
         let get = player_api(&w.app, &format!("{ALICE}&action={action}")).await;
         let post: Value = http()
             .post(w.app.url("/player_api.php"))
-            .form(&[("username", "alice"), ("password", "alice-pw"), ("action", action)])
+            .form(&[
+                ("username", "alice"),
+                ("password", "alice-pw"),
+                ("action", action),
+            ])
             .send()
             .await
             .unwrap()
@@ -261,18 +338,33 @@ async fn short_epg_and_data_table_come_from_the_stored_guide() {
     let guide = FixtureServer::start().await;
     guide.serve(200, xmltv_now(), None);
     let api = Api(&w.app);
-    let (_, src) = api.post("/api/epg/sources", json!({"url": guide.url("/g.xml")})).await;
-    let (status, out) = api.post("/api/epg/update?wait=true", json!({"source_id": src["id"]})).await;
+    let (_, src) = api
+        .post("/api/epg/sources", json!({"url": guide.url("/g.xml")}))
+        .await;
+    let (status, out) = api
+        .post("/api/epg/update?wait=true", json!({"source_id": src["id"]}))
+        .await;
     assert_eq!(status, 200, "{out}");
     let streams = player_api(&w.app, &format!("{ALICE}&action=get_live_streams")).await;
-    let id = streams.as_array().unwrap().iter().find(|s| s["name"] == "Sport One").unwrap()["stream_id"]
+    let id = streams
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "Sport One")
+        .unwrap()["stream_id"]
         .as_i64()
         .unwrap();
-    let short = player_api(&w.app, &format!("{ALICE}&action=get_short_epg&stream_id={id}")).await;
+    let short = player_api(
+        &w.app,
+        &format!("{ALICE}&action=get_short_epg&stream_id={id}"),
+    )
+    .await;
     let rows = short["epg_listings"].as_array().unwrap();
     assert_eq!(rows.len(), 2, "{short}");
     let first = &rows[0];
-    let title = base64::engine::general_purpose::STANDARD.decode(first["title"].as_str().unwrap()).unwrap();
+    let title = base64::engine::general_purpose::STANDARD
+        .decode(first["title"].as_str().unwrap())
+        .unwrap();
     assert_eq!(String::from_utf8(title).unwrap(), "Partita è");
     assert_eq!(first["lang"], "it");
     assert_eq!(first["channel_id"], "sport.one");
@@ -281,22 +373,39 @@ async fn short_epg_and_data_table_come_from_the_stored_guide() {
         assert!(is_numeric_string(&first[k]), "{k}: {first}");
     }
     assert_eq!(first["start"].as_str().unwrap().len(), 19);
-    let limited = player_api(&w.app, &format!("{ALICE}&action=get_short_epg&stream_id={id}&limit=1")).await;
+    let limited = player_api(
+        &w.app,
+        &format!("{ALICE}&action=get_short_epg&stream_id={id}&limit=1"),
+    )
+    .await;
     assert_eq!(limited["epg_listings"].as_array().unwrap().len(), 1);
-    let table = player_api(&w.app, &format!("{ALICE}&action=get_simple_data_table&stream_id={id}")).await;
+    let table = player_api(
+        &w.app,
+        &format!("{ALICE}&action=get_simple_data_table&stream_id={id}"),
+    )
+    .await;
     let rows = table["epg_listings"].as_array().unwrap();
     assert_eq!(rows[0]["now_playing"], json!(1));
     assert_eq!(rows[1]["now_playing"], json!(0));
     assert_eq!(rows[0]["has_archive"], json!(0));
     for bad in ["", "abc", "999999"] {
-        let v = player_api(&w.app, &format!("{ALICE}&action=get_short_epg&stream_id={bad}")).await;
+        let v = player_api(
+            &w.app,
+            &format!("{ALICE}&action=get_short_epg&stream_id={bad}"),
+        )
+        .await;
         assert_eq!(v, json!({"epg_listings": []}), "{bad}");
     }
 }
 
 async fn sport_id(w: &World) -> i64 {
     let streams = player_api(&w.app, &format!("{ALICE}&action=get_live_streams")).await;
-    streams.as_array().unwrap().iter().find(|s| s["name"] == "Sport One").unwrap()["stream_id"]
+    streams
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "Sport One")
+        .unwrap()["stream_id"]
         .as_i64()
         .unwrap()
 }
@@ -315,7 +424,11 @@ async fn a_live_ts_url_streams_the_channel_through_the_whole_chain() {
         assert_eq!(resp.headers()["content-type"], "video/mp2t");
         let mut c = TsChecker::default();
         while c.packets < 2000 {
-            let chunk = tokio::time::timeout(Duration::from_secs(20), resp.chunk()).await.unwrap().unwrap().unwrap();
+            let chunk = tokio::time::timeout(Duration::from_secs(20), resp.chunk())
+                .await
+                .unwrap()
+                .unwrap()
+                .unwrap();
             c.feed(&chunk);
         }
         assert!(c.is_contiguous(), "{path}: {c:?}");
@@ -324,11 +437,24 @@ async fn a_live_ts_url_streams_the_channel_through_the_whole_chain() {
     let calls = w.sim.introspect().getstream_calls;
     assert_eq!(calls.len(), 1, "one engine session for all three URLs");
     assert_eq!(calls[0].value, w.sport.content_id);
-    let r = http().get(w.app.url(&format!("/live/alice/alice-pw/{id}.m3u8"))).send().await.unwrap();
+    let r = http()
+        .get(w.app.url(&format!("/live/alice/alice-pw/{id}.m3u8")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 404);
     assert!(r.text().await.unwrap().contains("HLS"));
-    for path in ["/live/alice/alice-pw/99999.ts", "/live/alice/alice-pw/abc.ts", "/movie/alice/alice-pw/1.mkv", "/series/alice/alice-pw/1.mp4"] {
-        assert_eq!(http().get(w.app.url(path)).send().await.unwrap().status(), 404, "{path}");
+    for path in [
+        "/live/alice/alice-pw/99999.ts",
+        "/live/alice/alice-pw/abc.ts",
+        "/movie/alice/alice-pw/1.mkv",
+        "/series/alice/alice-pw/1.mp4",
+    ] {
+        assert_eq!(
+            http().get(w.app.url(path)).send().await.unwrap().status(),
+            404,
+            "{path}"
+        );
     }
 }
 
@@ -336,10 +462,19 @@ async fn a_live_ts_url_streams_the_channel_through_the_whole_chain() {
 async fn an_infohash_channel_reaches_the_engine_as_infohash() {
     let w = world().await;
     let streams = player_api(&w.app, &format!("{ALICE}&action=get_live_streams")).await;
-    let id = streams.as_array().unwrap().iter().find(|s| s["name"] == "News Two").unwrap()["stream_id"]
+    let id = streams
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "News Two")
+        .unwrap()["stream_id"]
         .as_i64()
         .unwrap();
-    let mut resp = http().get(w.app.url(&format!("/live/alice/alice-pw/{id}.ts"))).send().await.unwrap();
+    let mut resp = http()
+        .get(w.app.url(&format!("/live/alice/alice-pw/{id}.ts")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
     let mut c = TsChecker::default();
     while c.packets < 200 {
@@ -353,15 +488,28 @@ async fn an_infohash_channel_reaches_the_engine_as_infohash() {
 async fn a_direct_channel_is_proxied_without_the_engine() {
     let w = world().await;
     let streams = player_api(&w.app, &format!("{ALICE}&action=get_live_streams")).await;
-    let id = streams.as_array().unwrap().iter().find(|s| s["name"] == "Direct Three").unwrap()["stream_id"]
+    let id = streams
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "Direct Three")
+        .unwrap()["stream_id"]
         .as_i64()
         .unwrap();
-    let resp = http().get(w.app.url(&format!("/live/alice/alice-pw/{id}.ts"))).send().await.unwrap();
+    let resp = http()
+        .get(w.app.url(&format!("/live/alice/alice-pw/{id}.ts")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.bytes().await.unwrap().len(), 1880);
     assert!(w.sim.introspect().getstream_calls.is_empty());
     w.direct.serve(404, "gone", None);
-    let resp = http().get(w.app.url(&format!("/live/alice/alice-pw/{id}.ts"))).send().await.unwrap();
+    let resp = http()
+        .get(w.app.url(&format!("/live/alice/alice-pw/{id}.ts")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 502);
 }
 
@@ -382,7 +530,11 @@ async fn active_cons_rises_and_falls_and_the_limit_refuses_a_second_device() {
         .send()
         .await
         .unwrap();
-    assert_eq!(other.status(), 200, "forwarded headers are not trusted by default: same IP");
+    assert_eq!(
+        other.status(),
+        200,
+        "forwarded headers are not trusted by default: same IP"
+    );
     drop(other);
     drop(first);
     assert!(
@@ -395,22 +547,55 @@ async fn active_cons_rises_and_falls_and_the_limit_refuses_a_second_device() {
 
     let trusting = TestApp::start(&w.sim.url(), |s| s.server.trust_forwarded_headers = true).await;
     let api = Api(&trusting);
-    let (_, src) = api.post("/api/scraper/sources", json!({"url": w._lists.url("/l.m3u")})).await;
-    api.post("/api/scraper/trigger?wait=true", json!({"source_id": src["id"]})).await;
+    let (_, src) = api
+        .post(
+            "/api/scraper/sources",
+            json!({"url": w._lists.url("/l.m3u")}),
+        )
+        .await;
+    api.post(
+        "/api/scraper/trigger?wait=true",
+        json!({"source_id": src["id"]}),
+    )
+    .await;
     trusting.add_user("bob", "bob-pw", 1).await;
-    let streams = player_api(&trusting, "username=bob&password=bob-pw&action=get_live_streams").await;
-    let id = streams.as_array().unwrap().iter().find(|s| s["name"] == "Sport One").unwrap()["stream_id"]
+    let streams = player_api(
+        &trusting,
+        "username=bob&password=bob-pw&action=get_live_streams",
+    )
+    .await;
+    let id = streams
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "Sport One")
+        .unwrap()["stream_id"]
         .as_i64()
         .unwrap();
     let url = trusting.url(&format!("/live/bob/bob-pw/{id}.ts"));
-    let mut tv = http().get(&url).header("x-forwarded-for", "10.0.0.1").send().await.unwrap();
+    let mut tv = http()
+        .get(&url)
+        .header("x-forwarded-for", "10.0.0.1")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(tv.status(), 200);
     tv.chunk().await.unwrap();
-    let phone = http().get(&url).header("x-forwarded-for", "10.0.0.2").send().await.unwrap();
+    let phone = http()
+        .get(&url)
+        .header("x-forwarded-for", "10.0.0.2")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(phone.status(), 403);
     assert!(phone.text().await.unwrap().contains("limit"));
     // The same device zapping replaces its own older stream instead of a 403.
-    let zap = http().get(&url).header("x-forwarded-for", "10.0.0.1").send().await.unwrap();
+    let zap = http()
+        .get(&url)
+        .header("x-forwarded-for", "10.0.0.1")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(zap.status(), 200);
 }
 
@@ -418,16 +603,48 @@ async fn active_cons_rises_and_falls_and_the_limit_refuses_a_second_device() {
 async fn no_route_shadows_another() {
     let w = world().await;
     let c = http();
-    let status = async |path: &str| c.get(w.app.url(path)).send().await.unwrap().status().as_u16();
+    let status = async |path: &str| {
+        c.get(w.app.url(path))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    };
     assert_eq!(status("/health").await, 200);
     assert_eq!(status("/ace/status").await, 200);
-    assert_eq!(status("/api/health").await, 401, "the admin API is reached (and guarded)");
+    assert_eq!(
+        status("/api/health").await,
+        401,
+        "the admin API is reached (and guarded)"
+    );
     assert_eq!(status("/api/channels/1").await, 401);
     assert_eq!(status("/player_api.php").await, 200);
     assert_eq!(status("/get.php").await, 401);
     assert_eq!(status("/xmltv.php").await, 401);
+    // Other areas stay theirs: the dashboard (guarded) and its assets.
+    assert_eq!(
+        status("/static/css/app.css").await,
+        200,
+        "dashboard assets are served"
+    );
+    let no_redirect = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let dash = no_redirect
+        .get(w.app.url("/dashboard/channels"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        dash.status(),
+        303,
+        "the dashboard's guard answers, not the Xtream routes"
+    );
     // Three-segment paths of other areas are never read as /{user}/{password}/{id}.
-    for path in ["/epg/channel/5", "/static/css/app.css", "/dashboard/channels/5", "/ace/x/1"] {
+    for path in ["/epg/channel/5", "/static/css/nope.css", "/ace/x/1"] {
         let r = c.get(w.app.url(path)).send().await.unwrap();
         assert_eq!(r.status(), 404, "{path}");
         let body: Value = r.json().await.unwrap();

@@ -25,11 +25,16 @@ impl FixtureServer {
     pub async fn start() -> FixtureServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let state = Arc::new(Mutex::new(FixtureState { status: 200, ..FixtureState::default() }));
+        let state = Arc::new(Mutex::new(FixtureState {
+            status: 200,
+            ..FixtureState::default()
+        }));
         let shared = state.clone();
         tokio::spawn(async move {
             loop {
-                let Ok((mut sock, _)) = listener.accept().await else { continue };
+                let Ok((mut sock, _)) = listener.accept().await else {
+                    continue;
+                };
                 let state = shared.clone();
                 tokio::spawn(async move {
                     let mut buf = Vec::new();
@@ -49,7 +54,9 @@ impl FixtureServer {
                         let mut s = state.lock().unwrap();
                         s.requests += 1;
                         s.if_none_match.push(inm.clone());
-                        if s.etag.is_some() && inm.as_deref() == s.etag.as_deref().map(str::to_lowercase).as_deref() {
+                        if s.etag.is_some()
+                            && inm.as_deref() == s.etag.as_deref().map(str::to_lowercase).as_deref()
+                        {
                             (304, Vec::new(), s.etag.clone())
                         } else {
                             (s.status, s.body.clone(), s.etag.clone())

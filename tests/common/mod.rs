@@ -256,7 +256,12 @@ pub struct Api<'a>(pub &'a TestApp);
 
 impl Api<'_> {
     pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
-        let r = http().get(self.0.url(path)).basic_auth(ADMIN.0, Some(ADMIN.1)).send().await.unwrap();
+        let r = http()
+            .get(self.0.url(path))
+            .basic_auth(ADMIN.0, Some(ADMIN.1))
+            .send()
+            .await
+            .unwrap();
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or(serde_json::Value::Null))
     }
@@ -292,5 +297,48 @@ impl TestApp {
     /// (disabled or expired accounts).
     pub fn db_path(&self) -> PathBuf {
         self._dir.path().join("app.db")
+    }
+}
+
+impl TestApp {
+    /// Like [`TestApp::start`], on the database file `db` when given (a second
+    /// start on the same data: a restart) and with `logs` as the log buffer the
+    /// app shows (tests push lines into it).
+    pub async fn start_with(
+        engine_url: &str,
+        db: Option<PathBuf>,
+        logs: std::sync::Arc<acextream_core::logbuf::LogBuffer>,
+        tweak: impl FnOnce(&mut acextream_core::Settings),
+    ) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = acextream_core::Settings::default();
+        s.server.bind = "127.0.0.1:0".parse().unwrap();
+        s.server.workers = 2;
+        s.mux.bind = "127.0.0.1:0".parse().unwrap();
+        s.database.path = db.unwrap_or_else(|| dir.path().join("app.db"));
+        let db = s.database.path.clone();
+        s.admin.password = Some(acextream_core::settings::Secret::new(ADMIN.1));
+        s.engine.url = engine_url.parse().unwrap();
+        s.mux.idle_grace = Duration::from_secs(1);
+        s.mux.stall_timeout = Duration::from_secs(2);
+        s.mux.response_timeout = Duration::from_secs(5);
+        s.mux.stop_timeout = Duration::from_secs(1);
+        tweak(&mut s);
+        let app = acextream_daemon::startup::Application::build_with_logs(s, logs)
+            .await
+            .unwrap();
+        let (public, mux) = (app.public_addr(), app.mux_addr());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(app.run_until(async move {
+            let _ = rx.await;
+        }));
+        TestApp {
+            db,
+            public,
+            mux,
+            stop: Some(tx),
+            task: Some(task),
+            _dir: dir,
+        }
     }
 }

@@ -174,11 +174,13 @@ impl Accounts {
             };
             Ok(verify_password(&user.password_hash, password).then_some(user))
         };
-        let shared = self.cache.try_get_with(username.to_owned(), || match check() {
-            Ok(Some(user)) => Ok(CachedLogin { digest, user }),
-            Ok(None) => Err(None),
-            Err(e) => Err(Some(e.to_string())),
-        });
+        let shared = self
+            .cache
+            .try_get_with(username.to_owned(), || match check() {
+                Ok(Some(user)) => Ok(CachedLogin { digest, user }),
+                Ok(None) => Err(None),
+                Err(e) => Err(Some(e.to_string())),
+            });
         match shared {
             Ok(entry) if entry.digest == digest => Ok(Some(entry.user)),
             // Another password was verified for this name meanwhile: check ours alone.

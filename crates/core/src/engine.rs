@@ -292,7 +292,11 @@ impl EngineClient {
         let url = self.url("/server/api?api_version=3&method=get_api_access_token")?;
         let body = self.get_json(&self.http, url).await?;
         let result = envelope(body, "result")?;
-        Ok(result.get("token").and_then(Value::as_str).unwrap_or_default().to_owned())
+        Ok(result
+            .get("token")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned())
     }
 
     /// Whether the engine can load `key` (`get_media_files`): starts no playback.
@@ -357,9 +361,19 @@ impl EngineClient {
         let total = result.get("total").and_then(Value::as_u64).unwrap_or(0);
         let mut items = Vec::new();
         // Results are groups (one per channel) of items (one per swarm).
-        for group in result.get("results").and_then(Value::as_array).into_iter().flatten() {
+        for group in result
+            .get("results")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             let group_name = group.get("name").and_then(Value::as_str).unwrap_or("");
-            for item in group.get("items").and_then(Value::as_array).into_iter().flatten() {
+            for item in group
+                .get("items")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 let Some(infohash) = item.get("infohash").and_then(Value::as_str) else {
                     continue;
                 };
@@ -371,7 +385,12 @@ impl EngineClient {
                 let categories = item
                     .get("categories")
                     .and_then(Value::as_array)
-                    .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(Value::as_str)
+                            .map(str::to_owned)
+                            .collect()
+                    })
                     .unwrap_or_default();
                 items.push(SearchItem {
                     name: name.to_owned(),

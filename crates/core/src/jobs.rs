@@ -46,7 +46,12 @@ impl Jobs {
             tokio::spawn(guide_loop(catalogue.clone(), guides_rx)).abort_handle(),
             tokio::spawn(check_loop(catalogue, checker.clone(), check_every)).abort_handle(),
         ];
-        Jobs { sources: sources_tx, guides: guides_tx, checker, tasks: Arc::new(tasks) }
+        Jobs {
+            sources: sources_tx,
+            guides: guides_tx,
+            checker,
+            tasks: Arc::new(tasks),
+        }
     }
 
     /// Queues a refresh of channel sources.
@@ -111,9 +116,11 @@ async fn check_loop(catalogue: Catalogue, checker: Checker, every: Duration) {
         let last: i64 = catalogue
             .store
             .run(|c| {
-                Ok(c.query_row("SELECT value FROM settings WHERE key = 'last_check_at'", [], |r| {
-                    r.get::<_, String>(0)
-                })
+                Ok(c.query_row(
+                    "SELECT value FROM settings WHERE key = 'last_check_at'",
+                    [],
+                    |r| r.get::<_, String>(0),
+                )
                 .ok()
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(0))

@@ -8,6 +8,7 @@ pub mod epg;
 pub mod jobs;
 pub mod logbuf;
 pub mod redact;
+pub mod runtime_settings;
 pub mod settings;
 pub mod sources;
 pub mod store;

@@ -34,7 +34,10 @@ impl Default for LogBuffer {
 impl LogBuffer {
     /// A buffer keeping the last `capacity` lines.
     pub fn new(capacity: usize) -> Self {
-        Self { capacity: capacity.max(1), lines: Mutex::new((0, VecDeque::new())) }
+        Self {
+            capacity: capacity.max(1),
+            lines: Mutex::new((0, VecDeque::new())),
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, (u64, VecDeque<LogLine>)> {
@@ -52,7 +55,11 @@ impl LogBuffer {
                 .find(|l| line.contains(l))
                 .unwrap_or("INFO")
                 .to_owned();
-            guard.1.push_back(LogLine { seq, text: line.to_owned(), level });
+            guard.1.push_back(LogLine {
+                seq,
+                text: line.to_owned(),
+                level,
+            });
             if guard.1.len() > self.capacity {
                 guard.1.pop_front();
             }

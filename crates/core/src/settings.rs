@@ -86,6 +86,9 @@ pub struct ServerSettings {
     /// How long a shutdown waits for open connections before closing them.
     #[serde(with = "humantime_serde")]
     pub shutdown_timeout: Duration,
+    /// Bearer token that may read `GET /metrics` (besides an admin's Basic login);
+    /// unset: only admins may scrape.
+    pub metrics_token: Option<Secret>,
 }
 
 impl Default for ServerSettings {
@@ -98,6 +101,7 @@ impl Default for ServerSettings {
             ace_proxy_auth: true,
             workers: 0,
             shutdown_timeout: Duration::from_secs(3),
+            metrics_token: None,
         }
     }
 }

@@ -9,8 +9,8 @@ use acextream_core::accounts::{AccountSpec, Accounts};
 use acextream_core::catalogue::guide::GuideOutcome;
 use acextream_core::catalogue::{Catalogue, RefreshOutcome};
 use acextream_core::engine::EngineClient;
-use acextream_core::store::sources::SourceInput;
 use acextream_core::store::Store;
+use acextream_core::store::sources::SourceInput;
 use anyhow::{Context, bail};
 
 use crate::cli::{ChannelCommand, Cli, Command, EpgCommand, SourceCommand, UserAdd, UserCommand};
@@ -49,8 +49,9 @@ fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async {
+        let signal = startup::shutdown_signal().context("installing signal handlers")?;
         let app = startup::Application::build_with_logs(settings, logs).await?;
-        app.run_until(startup::shutdown_signal()).await
+        app.run_until(signal).await
     })?;
     // Stream tasks of the runtime may still be parked on sockets: do not wait.
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
@@ -80,7 +81,10 @@ fn location(source: &str) -> String {
 }
 
 async fn import_channels(catalogue: &Catalogue, source: &str) -> anyhow::Result<ExitCode> {
-    let input = SourceInput { url: Some(location(source)), ..SourceInput::default() };
+    let input = SourceInput {
+        url: Some(location(source)),
+        ..SourceInput::default()
+    };
     let src = catalogue.add_source(input).await?;
     match catalogue.refresh_source(src.id).await? {
         RefreshOutcome::Unchanged => println!("source {} unchanged since the last refresh", src.id),
@@ -93,10 +97,15 @@ async fn import_channels(catalogue: &Catalogue, source: &str) -> anyhow::Result<
 }
 
 async fn import_guide(catalogue: &Catalogue, source: &str) -> anyhow::Result<ExitCode> {
-    let input = SourceInput { url: Some(location(source)), ..SourceInput::default() };
+    let input = SourceInput {
+        url: Some(location(source)),
+        ..SourceInput::default()
+    };
     let src = catalogue.add_guide_source(input).await?;
     match catalogue.refresh_guide(src.id).await? {
-        GuideOutcome::Unchanged => println!("guide source {} unchanged since the last refresh", src.id),
+        GuideOutcome::Unchanged => {
+            println!("guide source {} unchanged since the last refresh", src.id)
+        }
         GuideOutcome::Imported { import, mapping } => println!(
             "guide source {}: {} channels, {} programmes; {} channels mapped, {} without guide",
             src.id,

@@ -33,7 +33,11 @@ pub fn init(settings: &LogSettings) -> Arc<LogBuffer> {
             .with(tracing_subscriber::fmt::layer().json().with_writer(stderr))
             .try_init(),
         LogFormat::Text => registry
-            .with(tracing_subscriber::fmt::layer().with_ansi(ansi).with_writer(stderr))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(ansi)
+                    .with_writer(stderr),
+            )
             .try_init(),
     };
     buffer

@@ -13,8 +13,9 @@ use std::time::Duration;
 use acextream_core::accounts::Accounts;
 use acextream_core::catalogue::Catalogue;
 use acextream_core::catalogue::check::Checker;
-use acextream_core::jobs::Jobs;
 use acextream_core::engine::EngineClient;
+use acextream_core::jobs::Jobs;
+use acextream_core::runtime_settings;
 use acextream_core::{Settings, Store};
 use acextream_mux::Mux;
 use acextream_web::AppState;
@@ -47,12 +48,13 @@ impl Application {
         settings: Settings,
         logs: Arc<acextream_core::logbuf::LogBuffer>,
     ) -> anyhow::Result<Self> {
-        let settings = Arc::new(settings);
         let db_path = settings.database.path.clone();
         let store = tokio::task::spawn_blocking(move || Store::open(&db_path))
             .await
             .context("opening the database")??;
         tracing::info!(path = %store.path().display(), "database ready");
+        let (settings, provenance) = apply_persisted_settings(settings, &store).await?;
+        let settings = Arc::new(settings);
 
         let accounts = Accounts::new(store.clone());
         if let Some(admin) = accounts.ensure_bootstrap_admin(&settings.admin).await? {
@@ -74,7 +76,11 @@ impl Application {
 
         let catalogue = Catalogue::new(store.clone(), engine.clone(), settings.clone())?;
         catalogue.seed_from_settings().await?;
-        let checker = Checker::new(store.clone(), engine.clone(), settings.sources.check_spacing);
+        let checker = Checker::new(
+            store.clone(),
+            engine.clone(),
+            settings.sources.check_spacing,
+        );
         // Refreshes run in the background from here on; serving never waits for them.
         let jobs = Jobs::start(catalogue.clone(), checker);
 
@@ -88,6 +94,7 @@ impl Application {
             jobs.clone(),
         )?;
         state.logs = logs;
+        state.provenance = Arc::new(provenance);
         let web = acextream_web::server(state, public_listener)?;
         let mux = Mux::new(settings.mux.clone(), engine);
         Ok(Self {
@@ -161,6 +168,35 @@ impl Application {
     }
 }
 
+/// Lays the settings admins saved (`/api/settings`) over the file, never over the
+/// environment, and says in the log which keys came from the database.
+async fn apply_persisted_settings(
+    mut settings: Settings,
+    store: &Store,
+) -> anyhow::Result<(Settings, runtime_settings::Provenance)> {
+    let provenance = runtime_settings::Provenance {
+        base: settings.clone(),
+        env_keys: runtime_settings::env_keys(std::env::vars()),
+    };
+    let persisted = store
+        .run(|c| runtime_settings::load(c))
+        .await
+        .context("reading the saved settings")?;
+    let applied = runtime_settings::apply(&mut settings, &persisted, &provenance.env_keys);
+    if !applied.from_database.is_empty() {
+        tracing::info!(keys = %applied.from_database.join(","), "settings from the database applied");
+    }
+    if !applied.overridden_by_env.is_empty() {
+        tracing::info!(keys = %applied.overridden_by_env.join(","), "saved settings ignored: the environment sets them");
+    }
+    for (key, why) in &applied.rejected {
+        tracing::warn!(key = %key, reason = %why, "saved setting ignored");
+    }
+    // `apply` checks each value against the whole tree; this is the final word.
+    settings.validate()?;
+    Ok((settings, provenance))
+}
+
 /// The generated admin password is shown once, on standard error, outside the log
 /// pipeline (so it never lands in the dashboard's log view or a log download).
 fn announce_admin(admin: &acextream_core::accounts::BootstrapAdmin) {
@@ -183,24 +219,26 @@ fn announce_admin(admin: &acextream_core::accounts::BootstrapAdmin) {
     }
 }
 
-/// Resolves on SIGINT or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Registers SIGINT and SIGTERM handlers now and returns a future that resolves on
+/// either. Registering before the listeners announce themselves matters: a signal
+/// that arrived before registration would kill the process without a drain.
+pub fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => {},
+                _ = int.recv() => {},
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
+        })
+    }
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
     }
 }

@@ -116,10 +116,7 @@ pub async fn require_admin(
 }
 
 /// The valid dashboard session of this request's cookie, if any.
-pub async fn session_of(
-    state: &AppState,
-    req: &HttpRequest,
-) -> Result<Option<Session>, ApiError> {
+pub async fn session_of(state: &AppState, req: &HttpRequest) -> Result<Option<Session>, ApiError> {
     let Some(cookie) = req.cookie(crate::session::COOKIE) else {
         return Ok(None);
     };
@@ -138,10 +135,7 @@ pub fn is_cross_site(req: &HttpRequest) -> bool {
     }
     match (header("origin"), header("host")) {
         (Some(origin), Some(host)) => {
-            let origin_host = origin
-                .split_once("://")
-                .map(|(_, rest)| rest)
-                .unwrap_or("");
+            let origin_host = origin.split_once("://").map(|(_, rest)| rest).unwrap_or("");
             !origin_host.eq_ignore_ascii_case(host)
         }
         // An opaque or absent Host with an Origin: refuse, a browser always sends Host.

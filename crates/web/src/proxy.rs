@@ -114,7 +114,11 @@ pub async fn forward_stream(
         .unwrap_or("");
     let ip = client_ip(req, state.settings.server.trust_forwarded_headers);
     let upstream = http::Request::builder()
-        .method(if head { http::Method::HEAD } else { http::Method::GET })
+        .method(if head {
+            http::Method::HEAD
+        } else {
+            http::Method::GET
+        })
         .uri(url.as_str())
         .header("x-acextream-user", sanitize_header(user))
         .header("x-forwarded-for", sanitize_header(&ip))
@@ -166,7 +170,50 @@ async fn status(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResp
         .join("/ace/status")
         .map_err(|e| ApiError::Internal(e.into()))?;
     url.set_query(Some(req.query_string()).filter(|q| !q.is_empty()));
-    relay_json(&state, url).await
+    let admin = match crate::auth::basic_credentials(req.headers()) {
+        Some((u, p)) => state
+            .accounts
+            .login(&u, &p)
+            .await?
+            .active()
+            .is_some_and(|u| u.is_admin),
+        None => false,
+    };
+    if admin {
+        return relay_json(&state, url).await;
+    }
+    // Without an admin login only the replaced system's public shape is shown: who
+    // watches (users, IPs, user agents) and the engine's URLs are admin data.
+    let resp = state.mux_client.get(url).send().await.map_err(|e| {
+        tracing::warn!(error = %e.without_url(), "multiplexer unreachable");
+        ApiError::BadGateway("stream service unavailable".into())
+    })?;
+    let status = StatusCode::from_u16(resp.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+    let full: serde_json::Value = resp
+        .json()
+        .await
+        .map_err(|_| ApiError::BadGateway("stream service answered badly".into()))?;
+    let public: serde_json::Map<String, serde_json::Value> = full
+        .as_object()
+        .map(|o| {
+            o.iter()
+                .filter(|(k, _)| {
+                    matches!(
+                        k.as_str(),
+                        "streams"
+                            | "clients"
+                            | "stream_id"
+                            | "kind"
+                            | "phase"
+                            | "started_at"
+                            | "error"
+                    )
+                })
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(HttpResponse::build(status).json(public))
 }
 
 /// Fetches a JSON document from the multiplexer and answers it with the same status.

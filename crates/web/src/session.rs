@@ -139,7 +139,10 @@ impl Sessions {
         let csrf = random_token();
         let (hash, csrf2, user_id) = (token_hash(&token), csrf.clone(), user.id);
         // Long user agents are cut: they are only shown in the session list.
-        let (ip, ua) = (ip.to_owned(), user_agent.chars().take(300).collect::<String>());
+        let (ip, ua) = (
+            ip.to_owned(),
+            user_agent.chars().take(300).collect::<String>(),
+        );
         let ttl = SESSION_TTL.as_secs() as i64;
         store
             .run(move |c| {

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use acextream_core::accounts::Accounts;
 use acextream_core::catalogue::Catalogue;
-use acextream_core::jobs::Jobs;
 use acextream_core::engine::EngineClient;
+use acextream_core::jobs::Jobs;
 use acextream_core::{Settings, Store};
 use url::Url;
 
@@ -41,6 +41,8 @@ pub struct AppState {
     pub brake: crate::brake::LoginBrake,
     /// When the process started (uptime on the dashboard).
     pub started_at: jiff::Timestamp,
+    /// Where each setting came from at start-up (`/api/settings`).
+    pub provenance: Arc<acextream_core::runtime_settings::Provenance>,
     /// Dashboard login sessions.
     pub sessions: crate::session::Sessions,
     /// The dashboard's templates, parsed once at start-up.
@@ -74,6 +76,12 @@ impl AppState {
             .no_gzip()
             .pool_idle_timeout(Duration::from_secs(30))
             .build()?;
+        // Replaced by the daemon with what it applied; this default reads the same
+        // environment the settings were loaded from.
+        let provenance = Arc::new(acextream_core::runtime_settings::Provenance {
+            base: (*settings).clone(),
+            env_keys: acextream_core::runtime_settings::env_keys(std::env::vars()),
+        });
         Ok(Self {
             accounts: Accounts::new(store.clone()),
             settings,
@@ -94,6 +102,7 @@ impl AppState {
             logs: Arc::default(),
             brake: crate::brake::LoginBrake::default(),
             started_at: jiff::Timestamp::now(),
+            provenance,
             sessions: crate::session::Sessions::default(),
             pages: crate::dashboard::Pages::default(),
         })

@@ -50,7 +50,12 @@ pub struct Checker {
 impl Checker {
     /// A checker pausing `spacing` between two channels.
     pub fn new(store: Store, engine: EngineClient, spacing: Duration) -> Self {
-        Self { store, engine, spacing, progress: Arc::default() }
+        Self {
+            store,
+            engine,
+            spacing,
+            progress: Arc::default(),
+        }
     }
 
     /// The current or last check's progress.
@@ -69,7 +74,11 @@ impl Checker {
             if p.running {
                 return false;
             }
-            *p = CheckProgress { running: true, started_at: Some(now_epoch()), ..CheckProgress::default() };
+            *p = CheckProgress {
+                running: true,
+                started_at: Some(now_epoch()),
+                ..CheckProgress::default()
+            };
         }
         let this = self.clone();
         tokio::spawn(async move {
@@ -105,7 +114,11 @@ impl Checker {
                     let id: i64 = r.get(0)?;
                     let cid: Option<String> = r.get(1)?;
                     let ih: Option<String> = r.get(2)?;
-                    Ok((id, cid.map(ContentKey::ContentId).or(ih.map(ContentKey::Infohash))))
+                    Ok((
+                        id,
+                        cid.map(ContentKey::ContentId)
+                            .or(ih.map(ContentKey::Infohash)),
+                    ))
                 })?;
                 let mut out = Vec::new();
                 for row in rows {

@@ -139,7 +139,8 @@ impl Fetcher {
                 if total > self.max_bytes {
                     return Err(FetchError::TooLarge(self.max_bytes));
                 }
-                file.write_all(&chunk).map_err(|e| FetchError::Io(e.to_string()))?;
+                file.write_all(&chunk)
+                    .map_err(|e| FetchError::Io(e.to_string()))?;
             }
             file.flush().map_err(|e| FetchError::Io(e.to_string()))?;
             Body::File(path.to_path_buf(), Some(path))
@@ -155,7 +156,11 @@ impl Fetcher {
             }
             Body::Bytes(bytes)
         };
-        Ok(Fetched::Fresh { body, etag, last_modified })
+        Ok(Fetched::Fresh {
+            body,
+            etag,
+            last_modified,
+        })
     }
 
     async fn local(&self, location: &str, to_file: bool) -> Result<Fetched, FetchError> {
@@ -177,7 +182,11 @@ impl Fetcher {
                 .map_err(|e| FetchError::Io(format!("cannot read {}: {e}", path.display())))?;
             Body::Bytes(bytes)
         };
-        Ok(Fetched::Fresh { body, etag: None, last_modified: None })
+        Ok(Fetched::Fresh {
+            body,
+            etag: None,
+            last_modified: None,
+        })
     }
 }
 

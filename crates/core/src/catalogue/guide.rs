@@ -86,7 +86,11 @@ impl Catalogue {
         let id = source.id;
         let fetched = self
             .fetcher
-            .fetch_to_file(&source.url, source.etag.as_deref(), source.last_modified.as_deref())
+            .fetch_to_file(
+                &source.url,
+                source.etag.as_deref(),
+                source.last_modified.as_deref(),
+            )
             .await?;
         let (body, etag, last_modified) = match fetched {
             Fetched::NotModified => {
@@ -95,7 +99,11 @@ impl Catalogue {
                     .await?;
                 return Ok(GuideOutcome::Unchanged);
             }
-            Fetched::Fresh { body, etag, last_modified } => (body, etag, last_modified),
+            Fetched::Fresh {
+                body,
+                etag,
+                last_modified,
+            } => (body, etag, last_modified),
         };
         let epg = &self.settings.epg;
         let window = Window::around(now_epoch(), epg.days_back, epg.days_ahead);
@@ -103,15 +111,20 @@ impl Catalogue {
             .store
             .run(move |c| {
                 // A temporary download's guard lives until the import is done.
-                let (source, _guard): (Result<Box<dyn std::io::Read + Send>, String>, _) = match body {
-                    Body::File(path, guard) => (
-                        std::fs::File::open(&path)
-                            .map(|f| Box::new(BufReader::new(f)) as Box<dyn std::io::Read + Send>)
-                            .map_err(|e| format!("cannot open the downloaded feed: {e}")),
-                        guard,
-                    ),
-                    Body::Bytes(bytes) => (Ok(Box::new(std::io::Cursor::new(bytes)) as _), None),
-                };
+                let (source, _guard): (Result<Box<dyn std::io::Read + Send>, String>, _) =
+                    match body {
+                        Body::File(path, guard) => (
+                            std::fs::File::open(&path)
+                                .map(|f| {
+                                    Box::new(BufReader::new(f)) as Box<dyn std::io::Read + Send>
+                                })
+                                .map_err(|e| format!("cannot open the downloaded feed: {e}")),
+                            guard,
+                        ),
+                        Body::Bytes(bytes) => {
+                            (Ok(Box::new(std::io::Cursor::new(bytes)) as _), None)
+                        }
+                    };
                 let outcome = source
                     .and_then(|r| epg::decoded(r).map_err(|e| e.to_string()))
                     .and_then(|reader| {
@@ -153,7 +166,11 @@ impl Catalogue {
 
     /// Refreshes every enabled guide source now.
     pub async fn refresh_all_guides(&self) {
-        match self.store.run(|c| source_rows::list(c, SourceTable::Epg)).await {
+        match self
+            .store
+            .run(|c| source_rows::list(c, SourceTable::Epg))
+            .await
+        {
             Ok(sources) => {
                 for s in sources.into_iter().filter(|s| s.enabled) {
                     let _ = self.refresh_guide(s.id).await;

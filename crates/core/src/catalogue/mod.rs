@@ -67,7 +67,11 @@ pub struct Catalogue {
 
 impl Catalogue {
     /// A catalogue service.
-    pub fn new(store: Store, engine: EngineClient, settings: Arc<Settings>) -> Result<Self, FetchError> {
+    pub fn new(
+        store: Store,
+        engine: EngineClient,
+        settings: Arc<Settings>,
+    ) -> Result<Self, FetchError> {
         let fetcher = Fetcher::new(
             settings.sources.download_timeout,
             settings.sources.max_download_bytes,
@@ -96,15 +100,23 @@ impl Catalogue {
             .run(move |c| {
                 let tx = c.transaction()?;
                 let seeded: bool = tx
-                    .query_row("SELECT count(*) FROM settings WHERE key = 'seeded'", [], |r| {
-                        r.get::<_, i64>(0)
-                    })
+                    .query_row(
+                        "SELECT count(*) FROM settings WHERE key = 'seeded'",
+                        [],
+                        |r| r.get::<_, i64>(0),
+                    )
                     .map(|n| n > 0)?;
                 if !seeded {
-                    for (table, urls) in [(SourceTable::Channels, &channel_urls), (SourceTable::Epg, &epg_urls)] {
+                    for (table, urls) in [
+                        (SourceTable::Channels, &channel_urls),
+                        (SourceTable::Epg, &epg_urls),
+                    ] {
                         for url in urls {
                             if source_rows::by_url(&tx, table, url)?.is_none() {
-                                let input = SourceInput { url: Some(url.clone()), ..SourceInput::default() };
+                                let input = SourceInput {
+                                    url: Some(url.clone()),
+                                    ..SourceInput::default()
+                                };
                                 source_rows::insert(&tx, table, &input)?;
                             }
                         }
@@ -155,7 +167,9 @@ impl Catalogue {
                 skipped = r.skipped,
                 "channel source refreshed"
             ),
-            Ok(RefreshOutcome::Unchanged) => tracing::info!(source = source.id, "channel source unchanged"),
+            Ok(RefreshOutcome::Unchanged) => {
+                tracing::info!(source = source.id, "channel source unchanged")
+            }
             Err(e) => {
                 tracing::warn!(source = source.id, error = %e, "channel source refresh failed");
                 let msg = e.to_string();
@@ -169,34 +183,46 @@ impl Catalogue {
 
     async fn refresh_inner(&self, source: &Source) -> Result<RefreshOutcome, CatalogueError> {
         let id = source.id;
-        let (list, validators) = if let Some((query, category)) = search::parse_location(&source.url) {
-            (search::run(&self.engine, &query, category.as_deref()).await?, None)
-        } else {
-            let fetched = self
-                .fetcher
-                .fetch(&source.url, source.etag.as_deref(), source.last_modified.as_deref())
-                .await?;
-            let (body, etag, last_modified) = match fetched {
-                Fetched::NotModified => {
-                    self.store
-                        .run(move |c| source_rows::mark_unchanged(c, SourceTable::Channels, id))
-                        .await?;
-                    return Ok(RefreshOutcome::Unchanged);
-                }
-                Fetched::Fresh { body, etag, last_modified } => (body, etag, last_modified),
-            };
-            let bytes = match body {
-                Body::Bytes(b) => b,
-                Body::File(path, _guard) => tokio::fs::read(&path)
+        let (list, validators) =
+            if let Some((query, category)) = search::parse_location(&source.url) {
+                (
+                    search::run(&self.engine, &query, category.as_deref()).await?,
+                    None,
+                )
+            } else {
+                let fetched = self
+                    .fetcher
+                    .fetch(
+                        &source.url,
+                        source.etag.as_deref(),
+                        source.last_modified.as_deref(),
+                    )
+                    .await?;
+                let (body, etag, last_modified) = match fetched {
+                    Fetched::NotModified => {
+                        self.store
+                            .run(move |c| source_rows::mark_unchanged(c, SourceTable::Channels, id))
+                            .await?;
+                        return Ok(RefreshOutcome::Unchanged);
+                    }
+                    Fetched::Fresh {
+                        body,
+                        etag,
+                        last_modified,
+                    } => (body, etag, last_modified),
+                };
+                let bytes = match body {
+                    Body::Bytes(b) => b,
+                    Body::File(path, _guard) => tokio::fs::read(&path)
+                        .await
+                        .map_err(|e| FetchError::Io(e.to_string()))?,
+                };
+                let kind = SourceKind::parse(&source.kind);
+                let list = tokio::task::spawn_blocking(move || sources::parse(&bytes, kind))
                     .await
-                    .map_err(|e| FetchError::Io(e.to_string()))?,
+                    .map_err(|e| StoreError::Task(e.to_string()))?;
+                (list, Some((etag, last_modified)))
             };
-            let kind = SourceKind::parse(&source.kind);
-            let list = tokio::task::spawn_blocking(move || sources::parse(&bytes, kind))
-                .await
-                .map_err(|e| StoreError::Task(e.to_string()))?;
-            (list, Some((etag, last_modified)))
-        };
         let ParsedList { entries, skipped } = list;
         let by_name = self.settings.epg.match_display_names;
         if entries.is_empty() {
@@ -213,7 +239,13 @@ impl Catalogue {
                     tracing::warn!(error = %e, "guide mapping failed after a channel refresh");
                 }
                 if let Some((etag, lm)) = &validators {
-                    source_rows::set_validators(c, SourceTable::Channels, id, etag.as_deref(), lm.as_deref())?;
+                    source_rows::set_validators(
+                        c,
+                        SourceTable::Channels,
+                        id,
+                        etag.as_deref(),
+                        lm.as_deref(),
+                    )?;
                 }
                 Ok(report)
             })
@@ -240,7 +272,11 @@ impl Catalogue {
 
     /// Refreshes every enabled channel source now.
     pub async fn refresh_all_sources(&self) {
-        match self.store.run(|c| source_rows::list(c, SourceTable::Channels)).await {
+        match self
+            .store
+            .run(|c| source_rows::list(c, SourceTable::Channels))
+            .await
+        {
             Ok(sources) => {
                 for s in sources.into_iter().filter(|s| s.enabled) {
                     let _ = self.refresh_source(s.id).await;
@@ -257,25 +293,38 @@ pub fn validate_source_input(input: &SourceInput, table: SourceTable) -> Result<
         return Err(StoreError::Invalid("url is required".into()));
     };
     if url.is_empty() || url.len() > 2000 || url.chars().any(char::is_control) {
-        return Err(StoreError::Invalid("url must be 1 to 2000 printable characters".into()));
+        return Err(StoreError::Invalid(
+            "url must be 1 to 2000 printable characters".into(),
+        ));
     }
     let is_search = url.starts_with("search:");
     if is_search && (table == SourceTable::Epg || search::parse_location(url).is_none()) {
-        return Err(StoreError::Invalid("url: a search source is `search:<query>`, for channels only".into()));
+        return Err(StoreError::Invalid(
+            "url: a search source is `search:<query>`, for channels only".into(),
+        ));
     }
     let has_scheme = url.contains("://");
     if has_scheme && fetch::http_url(url).is_none() && !url.starts_with("file://") {
-        return Err(StoreError::Invalid("url must be http(s)://, file:// or a local path".into()));
+        return Err(StoreError::Invalid(
+            "url must be http(s)://, file:// or a local path".into(),
+        ));
     }
     if let Some(kind) = &input.kind
-        && !matches!(kind.as_str(), "auto" | "m3u" | "json" | "html" | "search" | "xmltv")
+        && !matches!(
+            kind.as_str(),
+            "auto" | "m3u" | "json" | "html" | "search" | "xmltv"
+        )
     {
-        return Err(StoreError::Invalid("kind must be auto, m3u, json, html or search".into()));
+        return Err(StoreError::Invalid(
+            "kind must be auto, m3u, json, html or search".into(),
+        ));
     }
     if let Some(name) = &input.name
         && (name.chars().count() > 200 || name.chars().any(char::is_control))
     {
-        return Err(StoreError::Invalid("name must be at most 200 printable characters".into()));
+        return Err(StoreError::Invalid(
+            "name must be at most 200 printable characters".into(),
+        ));
     }
     Ok(())
 }

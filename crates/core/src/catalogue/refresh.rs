@@ -38,7 +38,10 @@ pub fn apply(
     skipped: usize,
 ) -> StoreResult<RefreshReport> {
     let tx = conn.transaction()?;
-    let mut report = RefreshReport { skipped, ..RefreshReport::default() };
+    let mut report = RefreshReport {
+        skipped,
+        ..RefreshReport::default()
+    };
     let mut seen: HashSet<&StreamRef> = HashSet::new();
     let mut listed: HashSet<i64> = HashSet::new();
     let now = now_epoch();
@@ -151,14 +154,20 @@ fn update_from_source(tx: &Connection, old: &Channel, e: &Entry, now: i64) -> St
     }
     let mut logo = old.logo.clone();
     if !old.overridden("logo")
-        && let Some(l) = e.logo.as_deref().filter(|l| !l.is_empty() && *l != old.logo)
+        && let Some(l) = e
+            .logo
+            .as_deref()
+            .filter(|l| !l.is_empty() && *l != old.logo)
     {
         logo = l.to_owned();
         changed = true;
     }
     let mut tvg_id = old.tvg_id.clone();
     if !old.overridden("tvg_id")
-        && let Some(t) = e.tvg_id.as_deref().filter(|t| !t.is_empty() && *t != old.tvg_id)
+        && let Some(t) = e
+            .tvg_id
+            .as_deref()
+            .filter(|t| !t.is_empty() && *t != old.tvg_id)
     {
         tvg_id = t.to_owned();
         changed = true;

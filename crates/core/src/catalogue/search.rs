@@ -40,7 +40,9 @@ pub async fn run(
             }
             list.entries.push(Entry {
                 name: item.name.trim().to_owned(),
-                stream: StreamRef::Ace { key: ContentKey::Infohash(item.infohash) },
+                stream: StreamRef::Ace {
+                    key: ContentKey::Infohash(item.infohash),
+                },
                 group: item.categories.first().cloned(),
                 logo: None,
                 tvg_id: None,

@@ -60,10 +60,14 @@ impl Channel {
     /// What plays the channel.
     pub fn stream(&self) -> Option<StreamRef> {
         if let Some(id) = &self.content_id {
-            return Some(StreamRef::Ace { key: ContentKey::ContentId(id.clone()) });
+            return Some(StreamRef::Ace {
+                key: ContentKey::ContentId(id.clone()),
+            });
         }
         if let Some(ih) = &self.infohash {
-            return Some(StreamRef::Ace { key: ContentKey::Infohash(ih.clone()) });
+            return Some(StreamRef::Ace {
+                key: ContentKey::Infohash(ih.clone()),
+            });
         }
         self.direct_url.clone().map(|url| StreamRef::Direct { url })
     }
@@ -93,7 +97,11 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Channel> {
         chno: r.get(9)?,
         enabled: r.get(10)?,
         active: r.get(11)?,
-        overrides: overrides.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+        overrides: overrides
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
         online: r.get(13)?,
         checked_at: r.get(14)?,
         added_at: r.get(15)?,
@@ -111,12 +119,20 @@ pub fn get(c: &Connection, id: i64) -> StoreResult<Channel> {
 /// The channel played by `stream`, if any.
 pub fn by_stream(c: &Connection, stream: &StreamRef) -> StoreResult<Option<Channel>> {
     let (column, value) = match stream {
-        StreamRef::Ace { key: ContentKey::ContentId(v) } => ("content_id", v),
-        StreamRef::Ace { key: ContentKey::Infohash(v) } => ("infohash", v),
+        StreamRef::Ace {
+            key: ContentKey::ContentId(v),
+        } => ("content_id", v),
+        StreamRef::Ace {
+            key: ContentKey::Infohash(v),
+        } => ("infohash", v),
         StreamRef::Direct { url } => ("direct_url", url),
     };
-    Ok(c.query_row(&format!("{SELECT} WHERE c.{column} = ?1"), [value], from_row)
-        .optional()?)
+    Ok(c.query_row(
+        &format!("{SELECT} WHERE c.{column} = ?1"),
+        [value],
+        from_row,
+    )
+    .optional()?)
 }
 
 /// Filters of the channel list; every field is optional.
@@ -157,7 +173,10 @@ pub fn list(c: &Connection, f: &ChannelFilter) -> StoreResult<ChannelPage> {
     let mut args: Vec<Value> = Vec::new();
     if let Some(s) = f.search.as_deref().filter(|s| !s.is_empty()) {
         clauses.push("c.name LIKE ? ESCAPE '\\'");
-        let escaped = s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let escaped = s
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
         args.push(Value::Text(format!("%{escaped}%")));
     }
     if let Some(id) = f.category_id {
@@ -205,7 +224,10 @@ pub fn list(c: &Connection, f: &ChannelFilter) -> StoreResult<ChannelPage> {
     );
     let mut st = c.prepare(&sql)?;
     let rows = st.query_map(params_from_iter(args.iter()), from_row)?;
-    Ok(ChannelPage { total, channels: rows.collect::<Result<_, _>>()? })
+    Ok(ChannelPage {
+        total,
+        channels: rows.collect::<Result<_, _>>()?,
+    })
 }
 
 /// Every channel players may see (enabled and active), in playlist order.
@@ -244,8 +266,15 @@ pub fn playable_with_guide(c: &Connection) -> StoreResult<Vec<(Channel, String)>
 
 /// The category named `name`, created when missing.
 pub fn category_id(c: &Connection, name: &str) -> StoreResult<i64> {
-    c.execute("INSERT OR IGNORE INTO categories (name) VALUES (?1)", [name])?;
-    Ok(c.query_row("SELECT id FROM categories WHERE name = ?1", [name], |r| r.get(0))?)
+    c.execute(
+        "INSERT OR IGNORE INTO categories (name) VALUES (?1)",
+        [name],
+    )?;
+    Ok(
+        c.query_row("SELECT id FROM categories WHERE name = ?1", [name], |r| {
+            r.get(0)
+        })?,
+    )
 }
 
 /// A category with its channel count.
@@ -269,7 +298,12 @@ pub fn categories(c: &Connection) -> StoreResult<Vec<Category>> {
          FROM categories k ORDER BY k.sort_order, k.name COLLATE NOCASE",
     )?;
     let rows = st.query_map([], |r| {
-        Ok(Category { id: r.get(0)?, name: r.get(1)?, sort_order: r.get(2)?, channels: r.get(3)? })
+        Ok(Category {
+            id: r.get(0)?,
+            name: r.get(1)?,
+            sort_order: r.get(2)?,
+            channels: r.get(3)?,
+        })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
@@ -336,7 +370,10 @@ pub fn edit(c: &mut Connection, id: i64, e: &ChannelEdit) -> StoreResult<Channel
             return Err(StoreError::Invalid("name must not be empty".into()));
         }
         check_text("name", name, 200)?;
-        tx.execute("UPDATE channels SET name = ?2 WHERE id = ?1", params![id, name])?;
+        tx.execute(
+            "UPDATE channels SET name = ?2 WHERE id = ?1",
+            params![id, name],
+        )?;
         mark("name");
     }
     if let Some(cat) = &e.category {
@@ -345,28 +382,45 @@ pub fn edit(c: &mut Connection, id: i64, e: &ChannelEdit) -> StoreResult<Channel
             "" => None,
             name => Some(category_id(&tx, name)?),
         };
-        tx.execute("UPDATE channels SET category_id = ?2 WHERE id = ?1", params![id, cat_id])?;
+        tx.execute(
+            "UPDATE channels SET category_id = ?2 WHERE id = ?1",
+            params![id, cat_id],
+        )?;
         mark("category");
     }
     if let Some(logo) = &e.logo {
         check_text("logo", logo, 2000)?;
-        tx.execute("UPDATE channels SET logo = ?2 WHERE id = ?1", params![id, logo.trim()])?;
+        tx.execute(
+            "UPDATE channels SET logo = ?2 WHERE id = ?1",
+            params![id, logo.trim()],
+        )?;
         mark("logo");
     }
     if let Some(tvg) = &e.tvg_id {
         check_text("tvg_id", tvg, 200)?;
-        tx.execute("UPDATE channels SET tvg_id = ?2 WHERE id = ?1", params![id, tvg.trim()])?;
+        tx.execute(
+            "UPDATE channels SET tvg_id = ?2 WHERE id = ?1",
+            params![id, tvg.trim()],
+        )?;
         mark("tvg_id");
     }
     if let Some(chno) = e.chno {
         if !(0..=1_000_000).contains(&chno) {
-            return Err(StoreError::Invalid("chno must be between 0 and 1000000".into()));
+            return Err(StoreError::Invalid(
+                "chno must be between 0 and 1000000".into(),
+            ));
         }
-        tx.execute("UPDATE channels SET chno = ?2 WHERE id = ?1", params![id, chno])?;
+        tx.execute(
+            "UPDATE channels SET chno = ?2 WHERE id = ?1",
+            params![id, chno],
+        )?;
         mark("chno");
     }
     if let Some(enabled) = e.enabled {
-        tx.execute("UPDATE channels SET enabled = ?2 WHERE id = ?1", params![id, enabled])?;
+        tx.execute(
+            "UPDATE channels SET enabled = ?2 WHERE id = ?1",
+            params![id, enabled],
+        )?;
         mark("enabled");
     }
     tx.execute(
@@ -379,7 +433,11 @@ pub fn edit(c: &mut Connection, id: i64, e: &ChannelEdit) -> StoreResult<Channel
 }
 
 /// Adds a channel by hand; it stays active whatever the sources say.
-pub fn add_manual(c: &mut Connection, new: &NewChannel, stream: &StreamRef) -> StoreResult<Channel> {
+pub fn add_manual(
+    c: &mut Connection,
+    new: &NewChannel,
+    stream: &StreamRef,
+) -> StoreResult<Channel> {
     let name = new.name.trim();
     if name.is_empty() {
         return Err(StoreError::Invalid("name must not be empty".into()));
@@ -422,8 +480,12 @@ pub fn add_manual(c: &mut Connection, new: &NewChannel, stream: &StreamRef) -> S
 /// `(content_id, infohash, direct_url)` columns for a stream.
 pub fn split_stream(stream: &StreamRef) -> (Option<&str>, Option<&str>, Option<&str>) {
     match stream {
-        StreamRef::Ace { key: ContentKey::ContentId(v) } => (Some(v), None, None),
-        StreamRef::Ace { key: ContentKey::Infohash(v) } => (None, Some(v), None),
+        StreamRef::Ace {
+            key: ContentKey::ContentId(v),
+        } => (Some(v), None, None),
+        StreamRef::Ace {
+            key: ContentKey::Infohash(v),
+        } => (None, Some(v), None),
         StreamRef::Direct { url } => (None, None, Some(url)),
     }
 }
@@ -442,5 +504,78 @@ pub fn set_online(c: &Connection, id: i64, online: bool) -> StoreResult<()> {
         "UPDATE channels SET online = ?2, checked_at = ?3 WHERE id = ?1",
         params![id, online, now_epoch()],
     )?;
+    Ok(())
+}
+
+/// An admin's change to a category.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CategoryEdit {
+    /// New name (unique).
+    pub name: Option<String>,
+    /// New display order (lower first).
+    pub sort_order: Option<i64>,
+}
+
+/// Renames or reorders a category.
+pub fn edit_category(c: &Connection, id: i64, e: &CategoryEdit) -> StoreResult<()> {
+    let exists: i64 = c.query_row("SELECT count(*) FROM categories WHERE id = ?1", [id], |r| {
+        r.get(0)
+    })?;
+    if exists == 0 {
+        return Err(StoreError::NotFound(format!("category {id}")));
+    }
+    if let Some(name) = &e.name {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(StoreError::Invalid("name must not be empty".into()));
+        }
+        check_text("name", name, 100)?;
+        c.execute(
+            "UPDATE categories SET name = ?2 WHERE id = ?1",
+            params![id, name],
+        )
+        .map_err(|err| match err.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::ConstraintViolation) => {
+                StoreError::Conflict(format!("a category named {name} exists: merge instead"))
+            }
+            _ => err.into(),
+        })?;
+    }
+    if let Some(order) = e.sort_order {
+        c.execute(
+            "UPDATE categories SET sort_order = ?2 WHERE id = ?1",
+            params![id, order],
+        )?;
+    }
+    Ok(())
+}
+
+/// Moves every channel of category `from` into `into` and deletes `from`; the moved
+/// channels' category becomes an admin override, so refreshes keep the merge.
+pub fn merge_categories(c: &mut Connection, from: i64, into: i64) -> StoreResult<()> {
+    if from == into {
+        return Err(StoreError::Invalid(
+            "into must differ from the merged category".into(),
+        ));
+    }
+    let tx = c.transaction()?;
+    for id in [from, into] {
+        let n: i64 = tx.query_row("SELECT count(*) FROM categories WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })?;
+        if n == 0 {
+            return Err(StoreError::NotFound(format!("category {id}")));
+        }
+    }
+    tx.execute(
+        "UPDATE channels SET category_id = ?2, updated_at = ?3, \
+         overrides = CASE WHEN ',' || overrides || ',' LIKE '%,category,%' THEN overrides \
+                          WHEN overrides = '' THEN 'category' ELSE overrides || ',category' END \
+         WHERE category_id = ?1",
+        params![from, into, now_epoch()],
+    )?;
+    tx.execute("DELETE FROM categories WHERE id = ?1", [from])?;
+    tx.commit()?;
     Ok(())
 }

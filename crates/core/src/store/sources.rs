@@ -127,7 +127,11 @@ pub fn list(c: &Connection, table: SourceTable) -> StoreResult<Vec<Source>> {
         SourceTable::Channels => "id",
         SourceTable::Epg => "priority, id",
     };
-    let sql = format!("SELECT {} FROM {} ORDER BY {order}", columns(table), table.name());
+    let sql = format!(
+        "SELECT {} FROM {} ORDER BY {order}",
+        columns(table),
+        table.name()
+    );
     let mut st = c.prepare(&sql)?;
     let rows = st.query_map([], from_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -135,7 +139,11 @@ pub fn list(c: &Connection, table: SourceTable) -> StoreResult<Vec<Source>> {
 
 /// One source.
 pub fn get(c: &Connection, table: SourceTable, id: i64) -> StoreResult<Source> {
-    let sql = format!("SELECT {} FROM {} WHERE id = ?1", columns(table), table.name());
+    let sql = format!(
+        "SELECT {} FROM {} WHERE id = ?1",
+        columns(table),
+        table.name()
+    );
     c.query_row(&sql, [id], from_row)
         .optional()?
         .ok_or_else(|| StoreError::NotFound(format!("source {id}")))
@@ -143,7 +151,11 @@ pub fn get(c: &Connection, table: SourceTable, id: i64) -> StoreResult<Source> {
 
 /// The source with this URL, if any.
 pub fn by_url(c: &Connection, table: SourceTable, url: &str) -> StoreResult<Option<Source>> {
-    let sql = format!("SELECT {} FROM {} WHERE url = ?1", columns(table), table.name());
+    let sql = format!(
+        "SELECT {} FROM {} WHERE url = ?1",
+        columns(table),
+        table.name()
+    );
     Ok(c.query_row(&sql, [url], from_row).optional()?)
 }
 
@@ -158,7 +170,11 @@ fn conflict(e: rusqlite::Error, url: &str) -> StoreError {
 /// Adds a source; the URL must be new.
 pub fn insert(c: &Connection, table: SourceTable, input: &SourceInput) -> StoreResult<Source> {
     let url = input.url.clone().unwrap_or_default();
-    let name = input.name.clone().filter(|n| !n.trim().is_empty()).unwrap_or_else(|| url.clone());
+    let name = input
+        .name
+        .clone()
+        .filter(|n| !n.trim().is_empty())
+        .unwrap_or_else(|| url.clone());
     let refresh = input.refresh_secs.filter(|s| *s > 0);
     let enabled = input.enabled.unwrap_or(true);
     let result = match table {
@@ -195,10 +211,19 @@ pub fn insert(c: &Connection, table: SourceTable, input: &SourceInput) -> StoreR
 }
 
 /// Changes the given fields of a source. A new URL forgets the download validators.
-pub fn update(c: &Connection, table: SourceTable, id: i64, input: &SourceInput) -> StoreResult<Source> {
+pub fn update(
+    c: &Connection,
+    table: SourceTable,
+    id: i64,
+    input: &SourceInput,
+) -> StoreResult<Source> {
     let old = get(c, table, id)?;
     let url = input.url.clone().unwrap_or(old.url.clone());
-    let name = input.name.clone().filter(|n| !n.trim().is_empty()).unwrap_or(old.name);
+    let name = input
+        .name
+        .clone()
+        .filter(|n| !n.trim().is_empty())
+        .unwrap_or(old.name);
     let enabled = input.enabled.unwrap_or(old.enabled);
     let refresh = match input.refresh_secs {
         Some(s) if s > 0 => Some(s),
@@ -210,18 +235,35 @@ pub fn update(c: &Connection, table: SourceTable, id: i64, input: &SourceInput) 
         SourceTable::Channels => c.execute(
             "UPDATE sources SET name = ?2, kind = ?3, url = ?4, enabled = ?5, refresh_secs = ?6 \
              WHERE id = ?1",
-            params![id, name, input.kind.clone().unwrap_or(old.kind), url, enabled, refresh],
+            params![
+                id,
+                name,
+                input.kind.clone().unwrap_or(old.kind),
+                url,
+                enabled,
+                refresh
+            ],
         ),
         SourceTable::Epg => c.execute(
             "UPDATE epg_sources SET name = ?2, url = ?3, enabled = ?4, refresh_secs = ?5, \
              priority = ?6 WHERE id = ?1",
-            params![id, name, url, enabled, refresh, input.priority.unwrap_or(old.priority)],
+            params![
+                id,
+                name,
+                url,
+                enabled,
+                refresh,
+                input.priority.unwrap_or(old.priority)
+            ],
         ),
     };
     result.map_err(|e| conflict(e, &url))?;
     if url_changed {
         c.execute(
-            &format!("UPDATE {} SET etag = NULL, last_modified = NULL WHERE id = ?1", table.name()),
+            &format!(
+                "UPDATE {} SET etag = NULL, last_modified = NULL WHERE id = ?1",
+                table.name()
+            ),
             [id],
         )?;
     }
@@ -239,7 +281,10 @@ pub fn delete(c: &Connection, table: SourceTable, id: i64) -> StoreResult<()> {
 /// Records that a refresh is starting.
 pub fn mark_attempt(c: &Connection, table: SourceTable, id: i64) -> StoreResult<()> {
     c.execute(
-        &format!("UPDATE {} SET last_attempt_at = ?2 WHERE id = ?1", table.name()),
+        &format!(
+            "UPDATE {} SET last_attempt_at = ?2 WHERE id = ?1",
+            table.name()
+        ),
         params![id, now_epoch()],
     )?;
     Ok(())
@@ -275,14 +320,22 @@ pub fn set_validators(
     last_modified: Option<&str>,
 ) -> StoreResult<()> {
     c.execute(
-        &format!("UPDATE {} SET etag = ?2, last_modified = ?3 WHERE id = ?1", table.name()),
+        &format!(
+            "UPDATE {} SET etag = ?2, last_modified = ?3 WHERE id = ?1",
+            table.name()
+        ),
         params![id, etag, last_modified],
     )?;
     Ok(())
 }
 
 /// Enabled sources whose refresh is due at `now`, given the default interval.
-pub fn due(c: &Connection, table: SourceTable, now: i64, default_secs: i64) -> StoreResult<Vec<Source>> {
+pub fn due(
+    c: &Connection,
+    table: SourceTable,
+    now: i64,
+    default_secs: i64,
+) -> StoreResult<Vec<Source>> {
     Ok(list(c, table)?
         .into_iter()
         .filter(|s| s.enabled)

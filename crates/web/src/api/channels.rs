@@ -1,9 +1,9 @@
 //! `/api/channels*`: the catalogue for admins, edits (recorded as overrides that
 //! refreshes keep), hand-added channels and the availability check.
 
-use actix_web::{HttpResponse, web};
 use acextream_core::sources::ids::parse_stream_ref;
 use acextream_core::store::channels::{self, ChannelEdit, ChannelFilter, NewChannel};
+use actix_web::{HttpResponse, web};
 use serde_json::json;
 
 use crate::error::ApiError;
@@ -22,6 +22,8 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(start_check)),
     )
     .service(web::resource("/categories").route(web::get().to(categories)))
+    .service(web::resource("/categories/{id}").route(web::put().to(edit_category)))
+    .service(web::resource("/categories/{id}/merge").route(web::post().to(merge_category)))
     .service(
         web::resource("/channels/{id}")
             .route(web::get().to(get))
@@ -52,7 +54,10 @@ async fn edit(
 ) -> Result<HttpResponse, ApiError> {
     let (id, edit) = (id.into_inner(), body.into_inner());
     let remap = edit.tvg_id.is_some() || edit.name.is_some() || edit.enabled.is_some();
-    let channel = state.store.run(move |c| channels::edit(c, id, &edit)).await?;
+    let channel = state
+        .store
+        .run(move |c| channels::edit(c, id, &edit))
+        .await?;
     if remap {
         // The guide mapping depends on the guide id and the name.
         let _ = state.catalogue.remap_guide().await;
@@ -88,6 +93,39 @@ async fn delete(state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpRe
 async fn categories(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let cats = state.store.run(|c| channels::categories(c)).await?;
     Ok(HttpResponse::Ok().json(json!({ "categories": cats })))
+}
+
+async fn edit_category(
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    body: web::Json<channels::CategoryEdit>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, edit) = (id.into_inner(), body.into_inner());
+    state
+        .store
+        .run(move |c| channels::edit_category(c, id, &edit))
+        .await?;
+    categories(state).await
+}
+
+/// `{"into": <category id>}`
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MergeBody {
+    into: i64,
+}
+
+async fn merge_category(
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    body: web::Json<MergeBody>,
+) -> Result<HttpResponse, ApiError> {
+    let (from, into) = (id.into_inner(), body.into);
+    state
+        .store
+        .run(move |c| channels::merge_categories(c, from, into))
+        .await?;
+    categories(state).await
 }
 
 async fn start_check(state: web::Data<AppState>) -> HttpResponse {

@@ -2,8 +2,14 @@
 
 pub mod aceproxy;
 pub mod channels;
+pub mod fields;
+pub mod logs;
 pub mod metrics;
+pub mod settings;
 pub mod sources;
+pub mod stats;
+pub mod streams;
+pub mod users;
 
 use actix_web::web;
 
@@ -12,5 +18,10 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.configure(aceproxy::config)
         .configure(channels::config)
         .configure(sources::config)
+        .configure(streams::config)
+        .configure(users::config)
+        .configure(settings::config)
+        .configure(logs::config)
+        .configure(stats::config)
         .service(web::resource("/health").route(web::get().to(crate::health::health)));
 }

@@ -1,10 +1,10 @@
 //! `/api/scraper/*` and `/api/epg/*`: channel and guide sources, and refreshing them.
 
-use actix_web::{HttpResponse, web};
 use acextream_core::catalogue::{CatalogueError, refresh};
 use acextream_core::jobs::Target;
 use acextream_core::store::now_epoch;
 use acextream_core::store::sources::{self as rows, SourceInput, SourceTable};
+use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -121,7 +121,10 @@ async fn update(
     if input.url.is_some() {
         acextream_core::catalogue::validate_source_input(&input, table)?;
     }
-    let source = state.store.run(move |c| rows::update(c, table, id, &input)).await?;
+    let source = state
+        .store
+        .run(move |c| rows::update(c, table, id, &input))
+        .await?;
     Ok(HttpResponse::Ok().json(source))
 }
 
@@ -130,7 +133,13 @@ async fn update_channel_source(
     id: web::Path<i64>,
     body: web::Json<SourceInput>,
 ) -> Result<HttpResponse, ApiError> {
-    update(&state, SourceTable::Channels, id.into_inner(), body.into_inner()).await
+    update(
+        &state,
+        SourceTable::Channels,
+        id.into_inner(),
+        body.into_inner(),
+    )
+    .await
 }
 
 async fn update_guide_source(
@@ -165,8 +174,15 @@ async fn delete_guide_source(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    state.store.run(move |c| rows::delete(c, SourceTable::Epg, id)).await?;
-    state.catalogue.remap_guide().await.map_err(catalogue_error)?;
+    state
+        .store
+        .run(move |c| rows::delete(c, SourceTable::Epg, id))
+        .await?;
+    state
+        .catalogue
+        .remap_guide()
+        .await
+        .map_err(catalogue_error)?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -177,26 +193,53 @@ fn target(body: Option<web::Json<TriggerBody>>) -> Target {
     }
 }
 
+/// Queues a refresh, or with `?wait=true` runs it and answers its outcome.
+async fn trigger(
+    state: &AppState,
+    table: SourceTable,
+    wait: bool,
+    target: Target,
+) -> Result<HttpResponse, ApiError> {
+    if !wait {
+        match table {
+            SourceTable::Channels => state.jobs.refresh_sources(target),
+            SourceTable::Epg => state.jobs.refresh_guides(target),
+        }
+        return Ok(HttpResponse::Accepted().json(json!({ "queued": true })));
+    }
+    let outcome = match (table, target) {
+        (SourceTable::Channels, Target::One(id)) => serde_json::to_value(
+            state
+                .catalogue
+                .refresh_source(id)
+                .await
+                .map_err(catalogue_error)?,
+        ),
+        (SourceTable::Epg, Target::One(id)) => serde_json::to_value(
+            state
+                .catalogue
+                .refresh_guide(id)
+                .await
+                .map_err(catalogue_error)?,
+        ),
+        (SourceTable::Channels, Target::All) => {
+            state.catalogue.refresh_all_sources().await;
+            return list(state, table).await;
+        }
+        (SourceTable::Epg, Target::All) => {
+            state.catalogue.refresh_all_guides().await;
+            return list(state, table).await;
+        }
+    };
+    Ok(HttpResponse::Ok().json(outcome.map_err(|e| ApiError::Internal(e.into()))?))
+}
+
 async fn trigger_channel_sources(
     state: web::Data<AppState>,
     query: web::Query<WaitQuery>,
     body: Option<web::Json<TriggerBody>>,
 ) -> Result<HttpResponse, ApiError> {
-    let target = target(body);
-    if !query.wait {
-        state.jobs.refresh_sources(target);
-        return Ok(HttpResponse::Accepted().json(json!({ "queued": true })));
-    }
-    match target {
-        Target::One(id) => {
-            let outcome = state.catalogue.refresh_source(id).await.map_err(catalogue_error)?;
-            Ok(HttpResponse::Ok().json(outcome))
-        }
-        Target::All => {
-            state.catalogue.refresh_all_sources().await;
-            list(&state, SourceTable::Channels).await
-        }
-    }
+    trigger(&state, SourceTable::Channels, query.wait, target(body)).await
 }
 
 async fn trigger_guides(
@@ -204,21 +247,7 @@ async fn trigger_guides(
     query: web::Query<WaitQuery>,
     body: Option<web::Json<TriggerBody>>,
 ) -> Result<HttpResponse, ApiError> {
-    let target = target(body);
-    if !query.wait {
-        state.jobs.refresh_guides(target);
-        return Ok(HttpResponse::Accepted().json(json!({ "queued": true })));
-    }
-    match target {
-        Target::One(id) => {
-            let outcome = state.catalogue.refresh_guide(id).await.map_err(catalogue_error)?;
-            Ok(HttpResponse::Ok().json(outcome))
-        }
-        Target::All => {
-            state.catalogue.refresh_all_guides().await;
-            list(&state, SourceTable::Epg).await
-        }
-    }
+    trigger(&state, SourceTable::Epg, query.wait, target(body)).await
 }
 
 async fn guide_report(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
@@ -227,6 +256,9 @@ async fn guide_report(state: web::Data<AppState>) -> Result<HttpResponse, ApiErr
         .run(|c| Ok(acextream_core::epg::channels_without_guide(c)))
         .await?
         .map_err(|e| ApiError::Internal(anyhow::anyhow!(e.to_string())))?;
-    let channels: Vec<_> = without.into_iter().map(|(id, name)| json!({"id": id, "name": name})).collect();
+    let channels: Vec<_> = without
+        .into_iter()
+        .map(|(id, name)| json!({"id": id, "name": name}))
+        .collect();
     Ok(HttpResponse::Ok().json(json!({ "without_guide": channels.len(), "channels": channels })))
 }

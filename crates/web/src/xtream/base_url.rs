@@ -3,8 +3,8 @@
 //! `server.trust_forwarded_headers` is on, `X-Forwarded-Host`/`-Proto`). Never
 //! `0.0.0.0`, and never a Host header that could break out of an attribute.
 
-use actix_web::HttpRequest;
 use acextream_core::Settings;
+use actix_web::HttpRequest;
 
 /// `scheme://host[:port]` of the public side, as a player should reach it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,8 +23,16 @@ impl BaseUrl {
         if let Some(url) = &settings.server.public_url
             && let Some(host) = url.host_str()
         {
-            let host = if host.contains(':') { format!("[{host}]") } else { host.to_owned() };
-            return BaseUrl { scheme: url.scheme().to_owned(), host, port: url.port() };
+            let host = if host.contains(':') {
+                format!("[{host}]")
+            } else {
+                host.to_owned()
+            };
+            return BaseUrl {
+                scheme: url.scheme().to_owned(),
+                host,
+                port: url.port(),
+            };
         }
         let header = |name: &str| {
             req.headers()
@@ -59,9 +67,17 @@ impl BaseUrl {
                 (host, Some(local.port()))
             }
         };
-        let host = if host == "0.0.0.0" || host == "[::]" { "localhost".to_owned() } else { host };
+        let host = if host == "0.0.0.0" || host == "[::]" {
+            "localhost".to_owned()
+        } else {
+            host
+        };
         let default_port = if scheme == "https" { 443 } else { 80 };
-        BaseUrl { scheme, host, port: port.filter(|p| *p != default_port) }
+        BaseUrl {
+            scheme,
+            host,
+            port: port.filter(|p| *p != default_port),
+        }
     }
 
     /// `scheme://host[:port]`.
@@ -74,14 +90,16 @@ impl BaseUrl {
 
     /// The port as players expect it in `server_info` (the default when implicit).
     pub fn port_or_default(&self) -> u16 {
-        self.port.unwrap_or(if self.scheme == "https" { 443 } else { 80 })
+        self.port
+            .unwrap_or(if self.scheme == "https" { 443 } else { 80 })
     }
 }
 
 /// Host names, IPv4 and bracketed IPv6, with an optional port; nothing else.
 fn is_safe_authority(a: &str) -> bool {
     a.len() <= 255
-        && a.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']' | '_'))
+        && a.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']' | '_'))
 }
 
 fn split_authority(a: &str) -> (String, Option<u16>) {
@@ -109,10 +127,20 @@ mod tests {
 
     #[test]
     fn the_host_header_is_used_and_default_ports_dropped() {
-        let req = TestRequest::default().insert_header(("host", "tv.example.org:58055")).to_http_request();
-        assert_eq!(BaseUrl::of(&req, &settings()).origin(), "http://tv.example.org:58055");
-        let req = TestRequest::default().insert_header(("host", "tv.example.org")).to_http_request();
-        assert_eq!(BaseUrl::of(&req, &settings()).origin(), "http://tv.example.org");
+        let req = TestRequest::default()
+            .insert_header(("host", "tv.example.org:58055"))
+            .to_http_request();
+        assert_eq!(
+            BaseUrl::of(&req, &settings()).origin(),
+            "http://tv.example.org:58055"
+        );
+        let req = TestRequest::default()
+            .insert_header(("host", "tv.example.org"))
+            .to_http_request();
+        assert_eq!(
+            BaseUrl::of(&req, &settings()).origin(),
+            "http://tv.example.org"
+        );
     }
 
     #[test]
@@ -122,7 +150,10 @@ mod tests {
             .insert_header(("x-forwarded-host", "tv.example.org"))
             .insert_header(("x-forwarded-proto", "https"))
             .to_http_request();
-        assert_eq!(BaseUrl::of(&req, &settings()).origin(), "http://internal:58055");
+        assert_eq!(
+            BaseUrl::of(&req, &settings()).origin(),
+            "http://internal:58055"
+        );
         let mut s = settings();
         s.server.trust_forwarded_headers = true;
         assert_eq!(BaseUrl::of(&req, &s).origin(), "https://tv.example.org");
@@ -132,14 +163,27 @@ mod tests {
     fn public_url_wins_and_hostile_or_unspecified_hosts_are_never_used() {
         let mut s = settings();
         s.server.public_url = Some("https://iptv.example.net:8443".parse().unwrap());
-        let req = TestRequest::default().insert_header(("host", "x")).to_http_request();
-        assert_eq!(BaseUrl::of(&req, &s).origin(), "https://iptv.example.net:8443");
+        let req = TestRequest::default()
+            .insert_header(("host", "x"))
+            .to_http_request();
+        assert_eq!(
+            BaseUrl::of(&req, &s).origin(),
+            "https://iptv.example.net:8443"
+        );
         let req = TestRequest::default()
             .insert_header(("host", "evil\"><script>"))
             .to_http_request();
         let origin = BaseUrl::of(&req, &settings()).origin();
-        assert!(!origin.contains('"') && !origin.contains("0.0.0.0"), "{origin}");
-        let req = TestRequest::default().insert_header(("host", "0.0.0.0:58055")).to_http_request();
-        assert_eq!(BaseUrl::of(&req, &settings()).origin(), "http://localhost:58055");
+        assert!(
+            !origin.contains('"') && !origin.contains("0.0.0.0"),
+            "{origin}"
+        );
+        let req = TestRequest::default()
+            .insert_header(("host", "0.0.0.0:58055"))
+            .to_http_request();
+        assert_eq!(
+            BaseUrl::of(&req, &settings()).origin(),
+            "http://localhost:58055"
+        );
     }
 }

@@ -64,7 +64,12 @@ impl Connections {
     }
 
     /// Takes a slot for `user` (limit 0 = unlimited), or says why not.
-    pub fn acquire(self: &Arc<Self>, user: &str, limit: u32, ip: &str) -> Result<Guard, LimitReached> {
+    pub fn acquire(
+        self: &Arc<Self>,
+        user: &str,
+        limit: u32,
+        ip: &str,
+    ) -> Result<Guard, LimitReached> {
         let mut slots = self.lock();
         let list = slots.entry(user.to_owned()).or_default();
         if limit > 0 && list.len() >= limit as usize {
@@ -72,15 +77,39 @@ impl Connections {
                 Some(i) => {
                     let old = list.remove(i);
                     old.stop.cancel();
-                    tracing::info!(user, ip, "stream replaced by a newer one from the same address");
+                    tracing::info!(
+                        user,
+                        ip,
+                        "stream replaced by a newer one from the same address"
+                    );
                 }
                 None => return Err(LimitReached { limit }),
             }
         }
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let stop = CancellationToken::new();
-        list.push(Slot { id, ip: ip.to_owned(), stop: stop.clone() });
-        Ok(Guard { registry: self.clone(), user: user.to_owned(), id, stop })
+        list.push(Slot {
+            id,
+            ip: ip.to_owned(),
+            stop: stop.clone(),
+        });
+        Ok(Guard {
+            registry: self.clone(),
+            user: user.to_owned(),
+            id,
+            stop,
+        })
+    }
+
+    /// Ends every open stream of `user` (account disabled, deleted or re-keyed);
+    /// the slots free themselves as the bodies end.
+    pub fn kick(&self, user: &str) -> usize {
+        let slots = self.lock();
+        let list = slots.get(user).map(Vec::as_slice).unwrap_or_default();
+        for slot in list {
+            slot.stop.cancel();
+        }
+        list.len()
     }
 
     /// Streams `user` has open now.
@@ -90,7 +119,10 @@ impl Connections {
 
     /// Open streams of every account.
     pub fn all(&self) -> HashMap<String, usize> {
-        self.lock().iter().map(|(u, l)| (u.clone(), l.len())).collect()
+        self.lock()
+            .iter()
+            .map(|(u, l)| (u.clone(), l.len()))
+            .collect()
     }
 }
 
@@ -117,11 +149,25 @@ mod tests {
         let a = c.acquire("u", 2, "1.1.1.1").unwrap();
         let _b = c.acquire("u", 2, "2.2.2.2").unwrap();
         assert_eq!(c.active("u"), 2);
-        assert_eq!(c.acquire("u", 2, "3.3.3.3").unwrap_err(), LimitReached { limit: 2 });
+        assert_eq!(
+            c.acquire("u", 2, "3.3.3.3").unwrap_err(),
+            LimitReached { limit: 2 }
+        );
         drop(a);
         assert_eq!(c.active("u"), 1);
         assert!(c.acquire("u", 2, "3.3.3.3").is_ok());
         assert!(c.acquire("other", 0, "9.9.9.9").is_ok(), "0 is unlimited");
+    }
+
+    #[test]
+    fn kicking_a_user_stops_its_streams() {
+        let c = Arc::new(Connections::default());
+        let a = c.acquire("u", 0, "1.1.1.1").unwrap();
+        let b = c.acquire("u", 0, "2.2.2.2").unwrap();
+        let other = c.acquire("v", 0, "3.3.3.3").unwrap();
+        assert_eq!(c.kick("u"), 2);
+        assert!(a.stop.is_cancelled() && b.stop.is_cancelled());
+        assert!(!other.stop.is_cancelled());
     }
 
     #[test]
@@ -133,6 +179,10 @@ mod tests {
         assert!(!new.stop.is_cancelled());
         assert_eq!(c.active("u"), 1);
         drop(old);
-        assert_eq!(c.active("u"), 1, "dropping the replaced stream frees nothing twice");
+        assert_eq!(
+            c.active("u"),
+            1,
+            "dropping the replaced stream frees nothing twice"
+        );
     }
 }

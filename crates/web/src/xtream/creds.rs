@@ -1,8 +1,8 @@
 //! Xtream credentials: `username`/`password` from the query string first, then from
 //! an `application/x-www-form-urlencoded` POST body (some Android apps POST).
 
-use actix_web::HttpRequest;
 use acextream_core::accounts::Login;
+use actix_web::HttpRequest;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -16,7 +16,9 @@ impl XtreamParams {
     /// Collects the parameters of `req` with its (possibly empty) body.
     pub fn from_request(req: &HttpRequest, body: &[u8]) -> XtreamParams {
         let mut params: Vec<(String, String)> =
-            url::form_urlencoded::parse(req.query_string().as_bytes()).into_owned().collect();
+            url::form_urlencoded::parse(req.query_string().as_bytes())
+                .into_owned()
+                .collect();
         let is_form = req
             .headers()
             .get("content-type")
@@ -34,7 +36,10 @@ impl XtreamParams {
 
     /// The first value of `name`.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Checks the credentials; missing ones are `Denied`.
@@ -44,6 +49,20 @@ impl XtreamParams {
             _ => Ok(Login::Denied),
         }
     }
+}
+
+/// The active account behind `params`, or the HTTP 200 refusal the JSON APIs answer
+/// (`auth: 0`, with the status for disabled and expired accounts).
+pub async fn api_login(
+    state: &AppState,
+    params: &XtreamParams,
+) -> Result<Result<acextream_core::store::users::User, serde_json::Value>, ApiError> {
+    Ok(match params.login(state).await? {
+        Login::Active(user) => Ok(user),
+        Login::Disabled(u) => Err(super::rows::refused(&u.username, "Disabled")),
+        Login::Expired(u) => Err(super::rows::refused(&u.username, "Expired")),
+        Login::Denied => Err(super::rows::denied()),
+    })
 }
 
 /// Form bodies of Xtream calls are tiny; anything bigger is not a player.

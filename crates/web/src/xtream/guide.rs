@@ -175,7 +175,9 @@ impl ChunkSink {
             match self.tx.try_send(chunk) {
                 Ok(()) => return Ok(()),
                 Err(TrySendError::Closed(_)) => return Err(io::ErrorKind::BrokenPipe.into()),
-                Err(TrySendError::Full(back)) if std::time::Instant::now() < deadline => chunk = back,
+                Err(TrySendError::Full(back)) if std::time::Instant::now() < deadline => {
+                    chunk = back
+                }
                 Err(TrySendError::Full(_)) => return Err(io::ErrorKind::TimedOut.into()),
             }
         }
@@ -209,7 +211,14 @@ mod tests {
 
     fn sink(capacity: usize) -> (ChunkSink, mpsc::Receiver<io::Result<Bytes>>, ()) {
         let (tx, rx) = mpsc::channel(capacity);
-        (ChunkSink { tx, buf: Vec::new() }, rx, ())
+        (
+            ChunkSink {
+                tx,
+                buf: Vec::new(),
+            },
+            rx,
+            (),
+        )
     }
 
     #[test]

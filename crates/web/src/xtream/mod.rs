@@ -18,9 +18,9 @@ pub mod rows;
 pub mod streams;
 pub mod xmltv_writer;
 
-use actix_web::web;
 use acextream_core::accounts::Login;
 use acextream_core::store::users::User;
+use actix_web::web;
 
 use crate::error::ApiError;
 use crate::state::AppState;

@@ -2,7 +2,6 @@
 //! (older apps load everything in one call).
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use acextream_core::accounts::Login;
 use serde_json::{Map, Value, json};
 
 use super::creds::{MAX_FORM_BYTES, XtreamParams};
@@ -17,11 +16,9 @@ pub async fn handle(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let params = XtreamParams::from_request(&req, &body[..body.len().min(MAX_FORM_BYTES)]);
-    let user = match params.login(&state).await? {
-        Login::Active(user) => user,
-        Login::Disabled(u) => return Ok(HttpResponse::Ok().json(rows::refused(&u.username, "Disabled"))),
-        Login::Expired(u) => return Ok(HttpResponse::Ok().json(rows::refused(&u.username, "Expired"))),
-        Login::Denied => return Ok(HttpResponse::Ok().json(rows::denied())),
+    let user = match super::creds::api_login(&state, &params).await? {
+        Ok(user) => user,
+        Err(refusal) => return Ok(HttpResponse::Ok().json(refusal)),
     };
     let password = params.get("password").unwrap_or_default();
     let mut payload = player_api::login(&req, &state, &user, password);
@@ -32,7 +29,10 @@ pub async fn handle(
     for (i, (ch, epg_id)) in chans.iter().enumerate() {
         let mut row = rows::live_stream_row(i + 1, ch, epg_id);
         let cat = rows::category_of(ch);
-        let name = names.get(&cat).cloned().unwrap_or_else(|| rows::UNCATEGORIZED.1.to_owned());
+        let name = names
+            .get(&cat)
+            .cloned()
+            .unwrap_or_else(|| rows::UNCATEGORIZED.1.to_owned());
         if let Some(obj) = row.as_object_mut() {
             obj.insert("category_name".into(), json!(name));
         }
@@ -45,5 +45,7 @@ pub async fn handle(
         );
         obj.insert("available_channels".into(), Value::Object(available));
     }
-    Ok(HttpResponse::Ok().insert_header(("cache-control", "no-store")).json(payload))
+    Ok(HttpResponse::Ok()
+        .insert_header(("cache-control", "no-store"))
+        .json(payload))
 }

@@ -4,12 +4,11 @@
 //! unknown actions (`get_profile`, `get_account_info`…) answer the login payload.
 //! List actions always answer a JSON array, the others an object.
 
-use actix_web::{HttpRequest, HttpResponse, web};
-use acextream_core::accounts::Login;
 use acextream_core::epg::{self, Window};
 use acextream_core::store::channels;
 use acextream_core::store::now_epoch;
 use acextream_core::store::users::User;
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
 use super::base_url::BaseUrl;
@@ -25,18 +24,18 @@ pub async fn handle(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let params = XtreamParams::from_request(&req, &body[..body.len().min(MAX_FORM_BYTES)]);
-    let user = match params.login(&state).await? {
-        Login::Active(user) => user,
-        Login::Disabled(u) => return Ok(json_ok(rows::refused(&u.username, "Disabled"))),
-        Login::Expired(u) => return Ok(json_ok(rows::refused(&u.username, "Expired"))),
-        Login::Denied => return Ok(json_ok(rows::denied())),
+    let user = match super::creds::api_login(&state, &params).await? {
+        Ok(user) => user,
+        Err(refusal) => return Ok(json_ok(refusal)),
     };
     let password = params.get("password").unwrap_or_default().to_owned();
     let action = params.get("action").unwrap_or("");
     let value = match action {
         "get_live_categories" => live_categories(&state).await?,
         "get_live_streams" => live_streams(&state, params.get("category_id")).await?,
-        "get_vod_categories" | "get_vod_streams" | "get_series_categories" | "get_series" => json!([]),
+        "get_vod_categories" | "get_vod_streams" | "get_series_categories" | "get_series" => {
+            json!([])
+        }
         "get_vod_info" => json!({ "info": {}, "movie_data": {} }),
         "get_series_info" => json!({ "seasons": [], "info": {}, "episodes": {} }),
         "get_short_epg" => {
@@ -70,7 +69,12 @@ pub fn login(req: &HttpRequest, state: &AppState, user: &User, password: &str) -
         tz: &tz,
         exp_date_null: state.settings.xtream.exp_date_null,
     };
-    rows::login_payload(user, password, state.connections.active(&user.username), &view)
+    rows::login_payload(
+        user,
+        password,
+        state.connections.active(&user.username),
+        &view,
+    )
 }
 
 /// The playable channels with their guide ids, and the categories.

@@ -33,7 +33,11 @@ pub struct ServerView<'a> {
 /// `YYYY-MM-DD HH:MM:SS` wall clock in `tz`.
 pub fn wall_clock(epoch: i64, tz: &jiff::tz::TimeZone) -> String {
     jiff::Timestamp::from_second(epoch)
-        .map(|t| t.to_zoned(tz.clone()).strftime("%Y-%m-%d %H:%M:%S").to_string())
+        .map(|t| {
+            t.to_zoned(tz.clone())
+                .strftime("%Y-%m-%d %H:%M:%S")
+                .to_string()
+        })
         .unwrap_or_default()
 }
 
@@ -45,7 +49,11 @@ pub fn login_payload(user: &User, password: &str, active: usize, view: &ServerVi
         None if view.exp_date_null => Value::Null,
         None => json!(NEVER_EXPIRES.to_string()),
     };
-    let max = if user.max_connections == 0 { UNLIMITED_CONNECTIONS } else { user.max_connections };
+    let max = if user.max_connections == 0 {
+        UNLIMITED_CONNECTIONS
+    } else {
+        user.max_connections
+    };
     let port = view.base.port_or_default().to_string();
     let https = view.base.scheme == "https";
     json!({
@@ -142,7 +150,13 @@ fn b64(text: &str) -> String {
 }
 
 /// One EPG listing row (`get_short_epg`, `get_simple_data_table`).
-pub fn epg_row(p: &StoredProgramme, stream_id: i64, tz: &jiff::tz::TimeZone, now: i64, full: bool) -> Value {
+pub fn epg_row(
+    p: &StoredProgramme,
+    stream_id: i64,
+    tz: &jiff::tz::TimeZone,
+    now: i64,
+    full: bool,
+) -> Value {
     let mut row = json!({
         "id": p.id.to_string(),
         "epg_id": p.source_id.to_string(),

@@ -6,10 +6,10 @@
 //! buffering. Every stream holds one of the account's connection slots for as long
 //! as the player keeps its socket open.
 
-use actix_web::http::{Method, StatusCode, header};
-use actix_web::{HttpRequest, HttpResponse, web};
 use acextream_core::sources::StreamRef;
 use acextream_core::store::channels;
+use actix_web::http::{Method, StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::TryStreamExt;
 
 use super::connections::guarded;
@@ -21,7 +21,16 @@ use crate::state::AppState;
 
 /// First path segments that belong to other routes (and are reserved user names).
 const RESERVED: &[&str] = &[
-    "api", "dashboard", "static", "ace", "epg", "live", "movie", "series", "health", "metrics",
+    "api",
+    "dashboard",
+    "static",
+    "ace",
+    "epg",
+    "live",
+    "movie",
+    "series",
+    "health",
+    "metrics",
 ];
 
 /// `/live/{user}/{password}/{id}.ts` (also `.m3u8`, 404 until HLS exists).
@@ -50,7 +59,9 @@ pub async fn legacy(
 
 /// `/movie/…` and `/series/…`: no VOD yet.
 pub async fn no_vod() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::NotFound("no video on demand on this server".into()))
+    Err(ApiError::NotFound(
+        "no video on demand on this server".into(),
+    ))
 }
 
 async fn serve(
@@ -64,7 +75,10 @@ async fn serve(
         Some((id, ext)) => (id, ext),
         None => (stream, "ts"),
     };
-    let params = XtreamParams(vec![("username".into(), user), ("password".into(), password)]);
+    let params = XtreamParams(vec![
+        ("username".into(), user),
+        ("password".into(), password),
+    ]);
     let user = super::authorize(state, &params).await?;
     match ext {
         "ts" => {}

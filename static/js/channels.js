@@ -1,0 +1,143 @@
+// Channels: add, edit, delete, copy a stream URL, and the availability check with
+// live progress. The list itself is rendered (and paged) by the server.
+'use strict';
+
+document.addEventListener('DOMContentLoaded', () => {
+  const { api, copy, toast, openDialog, formError, poll } = window.acx;
+  const dialog = document.querySelector('[data-channel-dialog]');
+  const form = document.querySelector('[data-channel-form]');
+  let editing = null; // the row being edited, or null when adding
+
+  // A logo that fails to load gives way to the name's initial.
+  for (const img of document.querySelectorAll('img.logo')) {
+    const fallback = () => {
+      const row = img.closest('tr[data-channel]');
+      const letter = row ? (row.dataset.name || '?').charAt(0).toUpperCase() : '?';
+      img.replaceWith(window.acx.el('span', { class: 'logo logo-none', 'aria-hidden': 'true' }, letter));
+    };
+    if (img.complete && img.naturalWidth === 0) fallback();
+    else img.addEventListener('error', fallback);
+  }
+
+  function show(row) {
+    editing = row;
+    form.reset();
+    dialog.querySelector('[data-dialog-title]').textContent = row ? 'Edit channel' : 'Add channel';
+    for (const n of form.querySelectorAll('[data-only-new]')) n.hidden = !!row;
+    for (const n of form.querySelectorAll('[data-only-edit]')) n.hidden = !row;
+    form.elements.stream.required = !row;
+    if (row) {
+      const d = row.dataset;
+      form.elements.name.value = d.name;
+      form.elements.category.value = d.category;
+      form.elements.logo.value = d.logo;
+      form.elements.tvg_id.value = d.tvgId;
+      form.elements.chno.value = d.chno;
+      form.elements.enabled.checked = d.enabled === 'true';
+    }
+    openDialog(dialog);
+    form.elements.name.focus();
+  }
+
+  document.querySelector('[data-add-channel]').addEventListener('click', () => show(null));
+
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const f = form.elements;
+    const body = {
+      name: f.name.value.trim(),
+      category: f.category.value.trim(),
+      logo: f.logo.value.trim(),
+      tvg_id: f.tvg_id.value.trim(),
+    };
+    if (f.chno.value !== '') body.chno = Number(f.chno.value);
+    const button = form.querySelector('button[type=submit]');
+    button.disabled = true;
+    try {
+      if (editing) {
+        body.enabled = f.enabled.checked;
+        await api('PUT', '/api/channels/' + editing.dataset.id, body);
+        toast('Channel saved');
+      } else {
+        body.stream = f.stream.value.trim();
+        await api('POST', '/api/channels', body);
+        toast('Channel added');
+      }
+      dialog.close();
+      location.reload();
+    } catch (err) {
+      formError(form, err.message);
+    } finally {
+      button.disabled = false;
+    }
+  });
+
+  document.addEventListener('click', async (e) => {
+    const row = e.target.closest('tr[data-channel]');
+    if (!row) return;
+    if (e.target.closest('[data-edit]')) show(row);
+    else if (e.target.closest('[data-copy-url]')) copy(row.dataset.playUrl);
+    else if (e.target.closest('[data-delete]')) {
+      if (!confirm('Delete the channel "' + row.dataset.name + '"? A source that still lists it will add it again.')) return;
+      try {
+        await api('DELETE', '/api/channels/' + row.dataset.id);
+        row.remove();
+        toast('Channel deleted');
+      } catch (err) {
+        toast('Delete failed: ' + err.message, 'error');
+      }
+    }
+  });
+
+  // Availability check: start it, then follow its progress until it ends.
+  const card = document.querySelector('[data-check]');
+  const bar = document.querySelector('[data-check-bar]');
+  const text = document.querySelector('[data-check-text]');
+  const startBtn = document.querySelector('[data-check-start]');
+  let stopPolling = null;
+
+  function render(p) {
+    if (!p || typeof p !== 'object') return false;
+    const total = Number(p.total) || 0;
+    const done = Number(p.done ?? p.checked ?? 0) || 0;
+    const running = p.running === true || p.state === 'running';
+    card.hidden = false;
+    bar.max = Math.max(total, 1);
+    bar.value = Math.min(done, bar.max);
+    const parts = [done + ' of ' + total + ' checked'];
+    if (p.online !== undefined) parts.push(p.online + ' online');
+    if (p.offline !== undefined) parts.push(p.offline + ' offline');
+    text.textContent = (running ? 'Running: ' : 'Finished: ') + parts.join(' · ');
+    startBtn.disabled = running;
+    return running;
+  }
+
+  async function follow() {
+    const p = await api('GET', '/api/channels/check');
+    const running = render(p);
+    if (!running && stopPolling) {
+      stopPolling();
+      stopPolling = null;
+    }
+  }
+
+  startBtn.addEventListener('click', async () => {
+    startBtn.disabled = true;
+    try {
+      render(await api('POST', '/api/channels/check'));
+      toast('Availability check started');
+    } catch (err) {
+      if (err.status === 409) { toast('A check is already running'); render(err.data && err.data.progress); }
+      else { toast('Could not start the check: ' + err.message, 'error'); startBtn.disabled = false; return; }
+    }
+    if (!stopPolling) stopPolling = poll(follow, 1000);
+  });
+
+  // A check started elsewhere (or before a reload) is shown too.
+  api('GET', '/api/channels/check').then((p) => {
+    if (p && (p.running === true || p.state === 'running')) {
+      render(p);
+      stopPolling = poll(follow, 1000);
+    }
+  }).catch(() => {});
+});
