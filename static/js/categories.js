@@ -1,3 +1,63 @@
-// Categories: the list is rendered by the server and filtered by common.js; this
-// page has no other behaviour yet (the API has no category edits).
+// Categories: rename and reorder (PUT /api/categories/{id}) and merge one category
+// into another (POST /api/categories/{id}/merge). The list itself is rendered by the
+// server and filtered by common.js.
 'use strict';
+
+(function () {
+  const { api, toast, openDialog, formError } = window.acx;
+  const editDialog = document.querySelector('[data-category-dialog]');
+  const editForm = document.querySelector('[data-category-form]');
+  const mergeDialog = document.querySelector('[data-merge-dialog]');
+  const mergeForm = document.querySelector('[data-merge-form]');
+  let row = null;
+
+  for (const dialog of [editDialog, mergeDialog]) {
+    dialog.querySelector('[data-close]').addEventListener('click', () => dialog.close());
+  }
+
+  document.addEventListener('click', (e) => {
+    const button = e.target.closest('[data-edit], [data-merge]');
+    if (!button) return;
+    row = button.closest('tr');
+    if (button.hasAttribute('data-edit')) {
+      editForm.elements.name.value = row.dataset.name;
+      editForm.elements.sort_order.value = row.dataset.order;
+      openDialog(editDialog);
+      editForm.elements.name.focus();
+    } else {
+      mergeDialog.querySelector('[data-merge-name]').textContent = row.dataset.name;
+      for (const option of mergeForm.elements.into.options) {
+        option.disabled = option.value === row.dataset.id;
+      }
+      const first = [...mergeForm.elements.into.options].find((o) => !o.disabled);
+      if (first) mergeForm.elements.into.value = first.value;
+      openDialog(mergeDialog);
+    }
+  });
+
+  editForm.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const body = { name: editForm.elements.name.value.trim() };
+    if (editForm.elements.sort_order.value !== '') body.sort_order = Number(editForm.elements.sort_order.value);
+    try {
+      await api('PUT', '/api/categories/' + row.dataset.id, body);
+      editDialog.close();
+      toast('Category saved');
+      location.reload();
+    } catch (err) {
+      formError(editForm, err.message);
+    }
+  });
+
+  mergeForm.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    try {
+      await api('POST', '/api/categories/' + row.dataset.id + '/merge', { into: Number(mergeForm.elements.into.value) });
+      mergeDialog.close();
+      toast('Categories merged');
+      location.reload();
+    } catch (err) {
+      formError(mergeForm, err.message);
+    }
+  });
+})();

@@ -50,9 +50,12 @@ impl LogBuffer {
         for line in text.lines().filter(|l| !l.trim().is_empty()) {
             guard.0 += 1;
             let seq = guard.0;
-            let level = ["ERROR", "WARN", "INFO", "DEBUG", "TRACE"]
-                .into_iter()
-                .find(|l| line.contains(l))
+            // The level is a token near the start ("<time>  WARN target: …"); a
+            // "WARN" inside a logged URL further on must not count.
+            let level = line
+                .split_whitespace()
+                .take(3)
+                .find(|t| matches!(*t, "ERROR" | "WARN" | "INFO" | "DEBUG" | "TRACE"))
                 .unwrap_or("INFO")
                 .to_owned();
             guard.1.push_back(LogLine {
@@ -88,11 +91,12 @@ mod tests {
     fn the_buffer_keeps_the_newest_lines_with_levels() {
         let b = LogBuffer::new(3);
         b.push("a INFO one\nb WARN two\n");
-        b.push("c ERROR three\nd INFO four\n");
+        b.push("c ERROR three\nd INFO uri=/logs?level=WARN\n");
         let all = b.all();
         assert_eq!(all.len(), 3);
         assert_eq!(all[0].level, "WARN");
         assert_eq!(b.since(3, 10).len(), 1);
+        assert_eq!(b.since(3, 10)[0].level, "INFO", "a WARN inside the message is not the level");
         assert_eq!(b.since(0, 2).last().map(|l| l.seq), Some(4));
     }
 }
