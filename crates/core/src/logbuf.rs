@@ -96,7 +96,11 @@ mod tests {
         assert_eq!(all.len(), 3);
         assert_eq!(all[0].level, "WARN");
         assert_eq!(b.since(3, 10).len(), 1);
-        assert_eq!(b.since(3, 10)[0].level, "INFO", "a WARN inside the message is not the level");
+        assert_eq!(
+            b.since(3, 10)[0].level,
+            "INFO",
+            "a WARN inside the message is not the level"
+        );
         assert_eq!(b.since(0, 2).last().map(|l| l.seq), Some(4));
     }
 }
