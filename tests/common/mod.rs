@@ -151,36 +151,7 @@ impl TestApp {
         engine_url: &str,
         tweak: impl FnOnce(&mut acextream_core::Settings),
     ) -> TestApp {
-        let dir = tempfile::tempdir().unwrap();
-        let mut s = acextream_core::Settings::default();
-        s.server.bind = "127.0.0.1:0".parse().unwrap();
-        s.server.workers = 2;
-        s.mux.bind = "127.0.0.1:0".parse().unwrap();
-        s.database.path = dir.path().join("app.db");
-        let db = s.database.path.clone();
-        s.admin.password = Some(acextream_core::settings::Secret::new(ADMIN.1));
-        s.engine.url = engine_url.parse().unwrap();
-        s.mux.idle_grace = Duration::from_secs(1);
-        s.mux.stall_timeout = Duration::from_secs(2);
-        s.mux.response_timeout = Duration::from_secs(5);
-        s.mux.stop_timeout = Duration::from_secs(1);
-        tweak(&mut s);
-        let app = acextream_daemon::startup::Application::build(s)
-            .await
-            .unwrap();
-        let (public, mux) = (app.public_addr(), app.mux_addr());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(app.run_until(async move {
-            let _ = rx.await;
-        }));
-        TestApp {
-            db,
-            public,
-            mux,
-            stop: Some(tx),
-            task: Some(task),
-            _dir: dir,
-        }
+        Self::start_with(engine_url, None, Default::default(), tweak).await
     }
 
     pub fn url(&self, path: &str) -> String {

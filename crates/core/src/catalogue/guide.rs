@@ -150,33 +150,15 @@ impl Catalogue {
     /// Refreshes every enabled guide source whose interval has passed.
     pub async fn refresh_due_guides(&self) {
         let default = self.settings.epg.refresh_interval.as_secs() as i64;
-        match self
-            .store
-            .run(move |c| source_rows::due(c, SourceTable::Epg, now_epoch(), default))
-            .await
-        {
-            Ok(sources) => {
-                for s in sources {
-                    let _ = self.refresh_guide(s.id).await;
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "cannot list due guide sources"),
+        for id in self.refresh_targets(SourceTable::Epg, true, default).await {
+            let _ = self.refresh_guide(id).await;
         }
     }
 
     /// Refreshes every enabled guide source now.
     pub async fn refresh_all_guides(&self) {
-        match self
-            .store
-            .run(|c| source_rows::list(c, SourceTable::Epg))
-            .await
-        {
-            Ok(sources) => {
-                for s in sources.into_iter().filter(|s| s.enabled) {
-                    let _ = self.refresh_guide(s.id).await;
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "cannot list guide sources"),
+        for id in self.refresh_targets(SourceTable::Epg, false, 0).await {
+            let _ = self.refresh_guide(id).await;
         }
     }
 }

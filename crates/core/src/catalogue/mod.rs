@@ -253,36 +253,49 @@ impl Catalogue {
         Ok(RefreshOutcome::Applied(report))
     }
 
+    /// Ids of the enabled sources of `table` to refresh: all of them, or only those
+    /// whose interval (`default_secs` unless their own) has passed.
+    pub(crate) async fn refresh_targets(
+        &self,
+        table: SourceTable,
+        only_due: bool,
+        default_secs: i64,
+    ) -> Vec<i64> {
+        let listed = self
+            .store
+            .run(move |c| match only_due {
+                true => source_rows::due(c, table, now_epoch(), default_secs),
+                false => source_rows::list(c, table),
+            })
+            .await;
+        match listed {
+            Ok(sources) => sources
+                .into_iter()
+                .filter(|s| s.enabled)
+                .map(|s| s.id)
+                .collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, ?table, "cannot list sources to refresh");
+                Vec::new()
+            }
+        }
+    }
+
     /// Refreshes every enabled channel source whose interval has passed.
     pub async fn refresh_due_sources(&self) {
         let default = self.settings.sources.refresh_interval.as_secs() as i64;
-        let due = self
-            .store
-            .run(move |c| source_rows::due(c, SourceTable::Channels, now_epoch(), default))
-            .await;
-        match due {
-            Ok(sources) => {
-                for s in sources {
-                    let _ = self.refresh_source(s.id).await;
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "cannot list due channel sources"),
+        for id in self
+            .refresh_targets(SourceTable::Channels, true, default)
+            .await
+        {
+            let _ = self.refresh_source(id).await;
         }
     }
 
     /// Refreshes every enabled channel source now.
     pub async fn refresh_all_sources(&self) {
-        match self
-            .store
-            .run(|c| source_rows::list(c, SourceTable::Channels))
-            .await
-        {
-            Ok(sources) => {
-                for s in sources.into_iter().filter(|s| s.enabled) {
-                    let _ = self.refresh_source(s.id).await;
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "cannot list channel sources"),
+        for id in self.refresh_targets(SourceTable::Channels, false, 0).await {
+            let _ = self.refresh_source(id).await;
         }
     }
 }
