@@ -42,6 +42,22 @@ export ACEXTREAM_DATABASE__PATH=$work/demo.db
 export ACEXTREAM_ADMIN__PASSWORD=demo-admin
 "target/$PROFILE/acextream" user add "$DEMO_USER" --password "$DEMO_PASSWORD" \
     --max-connections 4 >/dev/null
+
+# The simulator's catalogue as a playlist, imported as channels.
+for _ in $(seq 1 50); do
+    curl -s --noproxy '*' "http://127.0.0.1:$ENGINE_PORT/sim/catalogue" > "$work/catalogue.json" 2>/dev/null \
+        && [ -s "$work/catalogue.json" ] && break
+    sleep 0.1
+done
+python3 - "$work/catalogue.json" > "$work/demo.m3u" <<'PY'
+import json, sys
+print("#EXTM3U")
+for c in json.load(open(sys.argv[1])):
+    tvg = c["name"].lower().replace(" ", ".")
+    print('#EXTINF:-1 tvg-id="%s" group-title="Demo",%s' % (tvg, c["name"]))
+    print("acestream://%s" % c["content_id"])
+PY
+"target/$PROFILE/acextream" channel import "$work/demo.m3u"
 "target/$PROFILE/acextream" serve > "$work/acextream.log" 2>&1 &
 pids+=($!)
 
@@ -52,16 +68,20 @@ done
 
 echo
 echo "acextream is running on http://127.0.0.1:$PUBLIC_PORT (admin / demo-admin)"
-echo "user $DEMO_USER / $DEMO_PASSWORD; demo channels (play with ffplay, mpv or VLC):"
-curl -s --noproxy '*' "http://127.0.0.1:$ENGINE_PORT/sim/catalogue" | python3 -c '
+BASE="http://127.0.0.1:$PUBLIC_PORT"
+echo "dashboard:   $BASE/dashboard/  (admin / demo-admin)"
+echo "Xtream:      server $BASE, username $DEMO_USER, password $DEMO_PASSWORD"
+echo "M3U:         $BASE/get.php?username=$DEMO_USER&password=$DEMO_PASSWORD&type=m3u_plus&output=ts"
+echo "XMLTV:       $BASE/xmltv.php?username=$DEMO_USER&password=$DEMO_PASSWORD"
+echo "play one:    ffplay '$BASE/live/$DEMO_USER/$DEMO_PASSWORD/1.ts'"
+echo "or directly by AceStream id:"
+python3 - "$work/catalogue.json" "$BASE" "$DEMO_USER" "$DEMO_PASSWORD" <<'PY'
 import json, sys
-base, user, pw = sys.argv[1], sys.argv[2], sys.argv[3]
-data = json.load(sys.stdin)
-items = data if isinstance(data, list) else data.get("catalogue", data.get("contents", []))
-for c in items:
+path, base, user, pw = sys.argv[1:5]
+for c in json.load(open(path)):
     url = "%s/ace/getstream?id=%s&username=%s&password=%s" % (base, c["content_id"], user, pw)
-    print("  %-12s ffplay \x27%s\x27" % (c["name"], url))
-' "http://127.0.0.1:$PUBLIC_PORT" "$DEMO_USER" "$DEMO_PASSWORD"
+    print("  %-12s ffplay '%s'" % (c["name"], url))
+PY
 echo
 echo "live status: curl -u admin:demo-admin http://127.0.0.1:$PUBLIC_PORT/api/aceproxy/stats"
 echo "logs: $work/acextream.log — Ctrl-C stops everything"
