@@ -651,3 +651,17 @@ async fn no_route_shadows_another() {
         assert_eq!(body["error"]["code"], "not_found", "{path}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_address_that_keeps_guessing_passwords_is_braked() {
+    let w = world().await;
+    for _ in 0..30 {
+        let v = player_api(&w.app, "username=alice&password=guess").await;
+        assert_eq!(v["user_info"]["auth"], 0);
+    }
+    // Even the right password is refused from this address for a while.
+    let v = player_api(&w.app, ALICE).await;
+    assert_eq!(v, json!({"user_info": {"auth": 0}}));
+    let r = http().get(w.app.url("/live/alice/alice-pw/1.ts")).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+}

@@ -9,28 +9,54 @@ pub const MAX_FAILURES: u32 = 5;
 /// How long failures are remembered, and how long the brake holds.
 pub const WINDOW: Duration = Duration::from_secs(300);
 
+/// Wrong player passwords (Xtream logins, stream URLs) allowed per address within
+/// [`WINDOW`]: players retry a mistyped password often, so this is far looser than
+/// the admin brake; it only stops guessing at argon2's cost.
+pub const MAX_PLAYER_FAILURES: u32 = 30;
+
 /// Failure counters by key (`ip:…` and `user:…`).
 #[derive(Clone)]
 pub struct LoginBrake {
     failures: moka::sync::Cache<String, u32>,
+    max: u32,
 }
 
 impl Default for LoginBrake {
     fn default() -> Self {
+        Self::with_limit(MAX_FAILURES)
+    }
+}
+
+impl LoginBrake {
+    /// A brake engaging after `max` failures within [`WINDOW`].
+    pub fn with_limit(max: u32) -> Self {
         Self {
             failures: moka::sync::Cache::builder()
                 .max_capacity(100_000)
                 .time_to_live(WINDOW)
                 .build(),
+            max,
         }
     }
-}
 
-impl LoginBrake {
     /// Whether a login from `ip` for `user` may be attempted now.
     pub fn allowed(&self, ip: &str, user: &str) -> bool {
-        let over = |k: String| self.failures.get(&k).is_some_and(|n| n >= MAX_FAILURES);
+        let over = |k: String| self.failures.get(&k).is_some_and(|n| n >= self.max);
         !over(format!("ip:{ip}")) && !over(format!("user:{user}"))
+    }
+
+    /// Whether an address may try a password now (address only: player brake).
+    pub fn allowed_ip(&self, ip: &str) -> bool {
+        self.failures
+            .get(&format!("ip:{ip}"))
+            .is_none_or(|n| n < self.max)
+    }
+
+    /// Records a failed attempt from an address (player brake).
+    pub fn failed_ip(&self, ip: &str) {
+        let key = format!("ip:{ip}");
+        let n = self.failures.get(&key).unwrap_or(0);
+        self.failures.insert(key, n.saturating_add(1));
     }
 
     /// Records a failed attempt.
@@ -62,5 +88,16 @@ mod tests {
         assert!(!b.allowed("1.1.1.1", "someone"), "by IP");
         assert!(!b.allowed("2.2.2.2", "admin"), "by account");
         assert!(b.allowed("2.2.2.2", "other"));
+    }
+
+    #[test]
+    fn the_player_brake_counts_by_address_only() {
+        let b = LoginBrake::with_limit(3);
+        for _ in 0..3 {
+            assert!(b.allowed_ip("1.1.1.1"));
+            b.failed_ip("1.1.1.1");
+        }
+        assert!(!b.allowed_ip("1.1.1.1"));
+        assert!(b.allowed_ip("2.2.2.2"), "other players are not braked");
     }
 }

@@ -39,6 +39,8 @@ pub struct AppState {
     pub logs: Arc<acextream_core::logbuf::LogBuffer>,
     /// Failed-login brake for the dashboard and the admin API.
     pub brake: crate::brake::LoginBrake,
+    /// Looser brake on wrong player passwords, per address (Xtream endpoints).
+    pub player_brake: crate::brake::LoginBrake,
     /// When the process started (uptime on the dashboard).
     pub started_at: jiff::Timestamp,
     /// Where each setting came from at start-up (`/api/settings`).
@@ -101,6 +103,7 @@ impl AppState {
             connections: Arc::default(),
             logs: Arc::default(),
             brake: crate::brake::LoginBrake::default(),
+            player_brake: crate::brake::LoginBrake::with_limit(crate::brake::MAX_PLAYER_FAILURES),
             started_at: jiff::Timestamp::now(),
             provenance,
             sessions: crate::session::Sessions::default(),

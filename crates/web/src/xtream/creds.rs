@@ -10,7 +10,7 @@ use crate::state::AppState;
 /// Every parameter of an Xtream call: the query, then the form body's fields that
 /// the query does not have.
 #[derive(Debug, Clone, Default)]
-pub struct XtreamParams(pub Vec<(String, String)>);
+pub struct XtreamParams(pub Vec<(String, String)>, pub String);
 
 impl XtreamParams {
     /// Collects the parameters of `req` with its (possibly empty) body.
@@ -31,7 +31,8 @@ impl XtreamParams {
                 }
             }
         }
-        XtreamParams(params)
+        let ip = crate::net::client_ip(req, trust_forwarded(req));
+        XtreamParams(params, ip)
     }
 
     /// The first value of `name`.
@@ -42,13 +43,29 @@ impl XtreamParams {
             .map(|(_, v)| v.as_str())
     }
 
-    /// Checks the credentials; missing ones are `Denied`.
+    /// Checks the credentials; missing ones are `Denied`. An address that keeps
+    /// failing is braked: its attempts are refused for a while without running
+    /// argon2, so password guessing cannot burn the CPU the streams need.
     pub async fn login(&self, state: &AppState) -> Result<Login, ApiError> {
-        match (self.get("username"), self.get("password")) {
-            (Some(u), Some(p)) => Ok(state.accounts.login(u, p).await?),
-            _ => Ok(Login::Denied),
+        let (Some(u), Some(p)) = (self.get("username"), self.get("password")) else {
+            return Ok(Login::Denied);
+        };
+        let ip = &self.1;
+        if !state.player_brake.allowed_ip(ip) {
+            return Ok(Login::Denied);
         }
+        let login = state.accounts.login(u, p).await?;
+        if login == Login::Denied {
+            state.player_brake.failed_ip(ip);
+        }
+        Ok(login)
     }
+}
+
+/// Whether `X-Forwarded-For` is to be believed for this request.
+fn trust_forwarded(req: &HttpRequest) -> bool {
+    req.app_data::<actix_web::web::Data<AppState>>()
+        .is_some_and(|s| s.settings.server.trust_forwarded_headers)
 }
 
 /// The active account behind `params`, or the HTTP 200 refusal the JSON APIs answer

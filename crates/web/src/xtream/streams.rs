@@ -75,10 +75,11 @@ async fn serve(
         Some((id, ext)) => (id, ext),
         None => (stream, "ts"),
     };
-    let params = XtreamParams(vec![
-        ("username".into(), user),
-        ("password".into(), password),
-    ]);
+    let ip = client_ip(req, state.settings.server.trust_forwarded_headers);
+    let params = XtreamParams(
+        vec![("username".into(), user), ("password".into(), password)],
+        ip,
+    );
     let user = super::authorize(state, &params).await?;
     match ext {
         "ts" => {}
