@@ -662,6 +662,10 @@ async fn an_address_that_keeps_guessing_passwords_is_braked() {
     // Even the right password is refused from this address for a while.
     let v = player_api(&w.app, ALICE).await;
     assert_eq!(v, json!({"user_info": {"auth": 0}}));
-    let r = http().get(w.app.url("/live/alice/alice-pw/1.ts")).send().await.unwrap();
+    let r = http()
+        .get(w.app.url("/live/alice/alice-pw/1.ts"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
 }
