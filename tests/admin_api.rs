@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use acestream_sim::{Content, SimConfig, Simulator};
 use acextream_core::logbuf::LogBuffer;
-use common::{ADMIN, Api, Daemon, TestApp, eventually, http};
+use common::{ADMIN, Api, Daemon, TestApp, eventually, get_json, http};
 use serde_json::{Value, json};
 
 /// Nothing listens here: tests that need no engine.
@@ -29,7 +29,7 @@ async fn player_auth(app: &TestApp, user: &str, password: &str) -> i64 {
     let url = app.url(&format!(
         "/player_api.php?username={user}&password={password}"
     ));
-    let body: Value = http().get(url).send().await.unwrap().json().await.unwrap();
+    let body: Value = get_json(url).await;
     body["user_info"]["auth"].as_i64().unwrap()
 }
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use acestream_sim::ts::TsChecker;
 use acestream_sim::{Content, Fault, Policies, SimConfig, Simulator};
-use common::{ADMIN, TestApp, eventually, http};
+use common::{ADMIN, TestApp, eventually, get_json, http};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -192,14 +192,7 @@ async fn two_channels_get_two_sessions_and_infohash_stays_infohash() {
         .map(|c| c.pid.clone())
         .collect();
     assert_eq!(pids.len(), 2, "each session has its own pid");
-    let status: serde_json::Value = http()
-        .get(app.url("/ace/status"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let status: serde_json::Value = get_json(app.url("/ace/status")).await;
     assert_eq!(status["streams"], 2);
 }
 
@@ -247,14 +240,8 @@ async fn a_viewer_that_stops_reading_does_not_hold_back_the_others() {
     assert!(c.is_contiguous(), "the healthy viewer lost nothing: {c:?}");
 
     let stalled_status = async || {
-        let status: serde_json::Value = http()
-            .get(app.mux_url(&format!("/ace/status?id={}", ch.content_id)))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let status: serde_json::Value =
+            get_json(app.mux_url(&format!("/ace/status?id={}", ch.content_id))).await;
         assert_eq!(status["clients"], 2);
         status["viewers"]
             .as_array()
@@ -307,14 +294,7 @@ async fn the_engine_is_stopped_once_after_the_grace_and_not_when_a_viewer_return
     let state = sim.introspect();
     assert_eq!(state.stop_calls, 1, "exactly one stop");
     assert!(state.sessions.iter().all(|s| s.stopped));
-    let status: serde_json::Value = http()
-        .get(app.mux_url("/ace/status"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let status: serde_json::Value = get_json(app.mux_url("/ace/status")).await;
     assert_eq!(status["streams"], 0);
 }
 

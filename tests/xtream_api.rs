@@ -12,7 +12,7 @@ use acestream_sim::ts::TsChecker;
 use acestream_sim::{Content, SimConfig, Simulator};
 use base64::Engine as _;
 use common::fixture::FixtureServer;
-use common::{Api, TestApp, eventually, http};
+use common::{Api, TestApp, eventually, get_json, http};
 use serde_json::{Value, json};
 
 struct World {
@@ -293,14 +293,7 @@ async fn a_form_post_answers_what_the_get_answers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn panel_api_lists_categories_and_channels_keyed_by_id() {
     let w = world().await;
-    let v: Value = http()
-        .get(w.app.url(&format!("/panel_api.php?{ALICE}")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v: Value = get_json(w.app.url(&format!("/panel_api.php?{ALICE}"))).await;
     assert_eq!(v["user_info"]["auth"], 1);
     assert_eq!(v["categories"]["live"].as_array().unwrap().len(), 2);
     assert_eq!(v["categories"]["movie"], json!([]));

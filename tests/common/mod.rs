@@ -313,3 +313,8 @@ impl TestApp {
         }
     }
 }
+
+/// GET `url` (no credentials) and parse its JSON body, whatever the status.
+pub async fn get_json(url: impl reqwest::IntoUrl) -> serde_json::Value {
+    http().get(url).send().await.unwrap().json().await.unwrap()
+}
