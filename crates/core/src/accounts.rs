@@ -359,13 +359,28 @@ fn check_token(what: &str, value: &str, max: usize) -> Result<(), AccountError> 
     Ok(())
 }
 
+/// First path segments of the public side's own routes. They cannot be user names:
+/// the legacy stream URL `/{user}/{password}/{id}` would shadow those routes, so the
+/// router, the log redaction and the account rules all read this one list.
+pub const RESERVED_SEGMENTS: &[&str] = &[
+    "api",
+    "dashboard",
+    "static",
+    "ace",
+    "epg",
+    "health",
+    "metrics",
+    "live",
+    "movie",
+    "series",
+    "timeshift",
+    "hls",
+];
+
 /// Rules for a user name.
 pub fn validate_username(name: &str) -> Result<(), AccountError> {
     check_token("username", name, 64)?;
-    if matches!(
-        name,
-        "api" | "dashboard" | "static" | "live" | "movie" | "series" | "ace" | "epg"
-    ) {
+    if RESERVED_SEGMENTS.contains(&name) {
         return Err(AccountError::Invalid(format!(
             "username {name:?} is reserved"
         )));

@@ -19,21 +19,8 @@ const SECRET_PARAMS: &[&str] = &[
     "password", "pass", "passwd", "pwd", "token", "api_key", "apikey",
 ];
 
-/// First path segments of routes that are not `/{user}/{password}/{id}`.
-const NOT_LEGACY: &[&str] = &[
-    "api",
-    "dashboard",
-    "static",
-    "ace",
-    "epg",
-    "health",
-    "metrics",
-    "live",
-    "movie",
-    "series",
-    "timeshift",
-    "hls",
-];
+// First path segments of routes that are not `/{user}/{password}/{id}`.
+use crate::accounts::RESERVED_SEGMENTS as NOT_LEGACY;
 
 /// Masks the password in a request's path and query (`/live/u/p/1.ts?password=x`).
 pub fn redact_uri(path_and_query: &str) -> Cow<'_, str> {

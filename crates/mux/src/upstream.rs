@@ -70,20 +70,18 @@ impl Upstream {
     }
 
     /// Sends the engine `stop`, bounded by `stop_timeout`; a hanging engine costs
-    /// only this task that time.
-    async fn stop(&self, session: EngineSession) {
-        self.metrics.sessions_stopped.inc();
-        match timeout(
-            self.settings.stop_timeout,
-            self.engine.stop(&session.command_url),
-        )
-        .await
-        {
-            Ok(Ok(())) => tracing::info!(stream = self.hub.key.value(), "engine session stopped"),
-            Ok(Err(e)) => {
-                tracing::warn!(stream = self.hub.key.value(), error = %e, "engine stop failed")
+    /// only the task that awaits it. The future owns what it needs, so a broken
+    /// session can be stopped in the background while the re-open goes on.
+    fn stop(&self, session: EngineSession) -> impl Future<Output = ()> + Send + 'static {
+        let (engine, metrics) = (self.engine.clone(), self.metrics.clone());
+        let (bound, key) = (self.settings.stop_timeout, self.hub.key.value().to_owned());
+        async move {
+            metrics.sessions_stopped.inc();
+            match timeout(bound, engine.stop(&session.command_url)).await {
+                Ok(Ok(())) => tracing::info!(stream = key, "engine session stopped"),
+                Ok(Err(e)) => tracing::warn!(stream = key, error = %e, "engine stop failed"),
+                Err(_) => tracing::warn!(stream = key, "engine stop timed out"),
             }
-            Err(_) => tracing::warn!(stream = self.hub.key.value(), "engine stop timed out"),
         }
     }
 
@@ -105,14 +103,7 @@ impl Upstream {
             }
             if let Some(old) = self.hub.lock().session.take() {
                 // Stop the broken session in the background: the re-open must not wait.
-                let this = Upstream {
-                    hub: self.hub.clone(),
-                    engine: self.engine.clone(),
-                    settings: self.settings.clone(),
-                    params: Vec::new(),
-                    metrics: self.metrics.clone(),
-                };
-                tokio::spawn(async move { this.stop(old).await });
+                tokio::spawn(self.stop(old));
             }
             failures += 1;
             if failures > self.settings.max_reopens {
@@ -190,12 +181,12 @@ impl Upstream {
                     }
                 }
                 Ok(Some(Err(e))) => {
-                    return self.ended(
+                    return Ok((
                         got_bytes,
                         format!("playback read failed: {}", e.without_url()),
-                    );
+                    ));
                 }
-                Ok(None) => return self.ended(got_bytes, "engine closed the playback".into()),
+                Ok(None) => return Ok((got_bytes, "engine closed the playback".into())),
                 Err(()) if got_bytes => return Ok((true, "engine stalled".into())),
                 Err(()) if delivered_before => {
                     return Ok((false, "re-opened session sent nothing in time".into()));
@@ -203,10 +194,6 @@ impl Upstream {
                 Err(()) => return Err(StartError::Timeout),
             }
         }
-    }
-
-    fn ended(&self, got_bytes: bool, reason: String) -> Result<(bool, String), StartError> {
-        Ok((got_bytes, reason))
     }
 
     /// Polls the engine's statistics for the status pages; never returns.

@@ -49,17 +49,15 @@ async fn probe_db(state: &AppState) -> Value {
 }
 
 async fn probe_mux(state: &AppState) -> Value {
-    let url = state.mux_url.join("/ace/status");
-    let Ok(url) = url else {
-        return json!({"ok": false, "error": "bad multiplexer URL"});
-    };
-    let fut = async {
-        let resp = state.mux_client.get(url).send().await?;
-        resp.error_for_status()?.json::<Value>().await
-    };
-    match tokio::time::timeout(PROBE_TIMEOUT, fut).await {
-        Ok(Ok(v)) => json!({"ok": true, "streams": v.get("streams").cloned().unwrap_or(json!(0))}),
-        Ok(Err(e)) => json!({"ok": false, "error": e.without_url().to_string()}),
+    let call = crate::mux_api::mux_call(state, reqwest::Method::GET, "/ace/status", &[]);
+    match tokio::time::timeout(PROBE_TIMEOUT, call).await {
+        Ok(Ok((200, v))) => {
+            json!({"ok": true, "streams": v.get("streams").cloned().unwrap_or(json!(0))})
+        }
+        Ok(Ok((code, _))) => {
+            json!({"ok": false, "error": format!("multiplexer answered HTTP {code}")})
+        }
+        Ok(Err(e)) => json!({"ok": false, "error": e.to_string()}),
         Err(_) => json!({"ok": false, "error": "multiplexer did not answer in time"}),
     }
 }

@@ -12,6 +12,7 @@ pub mod brake;
 pub mod dashboard;
 pub mod error;
 pub mod health;
+pub mod mux_api;
 pub mod net;
 pub mod proxy;
 pub mod session;

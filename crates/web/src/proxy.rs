@@ -19,6 +19,7 @@ use hyper_util::rt::TokioExecutor;
 
 use crate::auth::player_credentials;
 use crate::error::ApiError;
+use crate::mux_api::mux_call;
 use crate::net::client_ip;
 use crate::state::AppState;
 use crate::xtream::connections::{Guard, guarded};
@@ -165,12 +166,43 @@ fn sanitize_header(value: &str) -> String {
 }
 
 async fn status(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let mut url = state
-        .mux_url
-        .join("/ace/status")
-        .map_err(|e| ApiError::Internal(e.into()))?;
-    url.set_query(Some(req.query_string()).filter(|q| !q.is_empty()));
-    let admin = match crate::auth::basic_credentials(req.headers()) {
+    let query = query_pairs(&req);
+    let query: Vec<(&str, &str)> = query
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let (code, body) = mux_call(&state, reqwest::Method::GET, "/ace/status", &query).await?;
+    let status = StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_GATEWAY);
+    if is_admin(&req, &state).await? {
+        return Ok(HttpResponse::build(status).json(body));
+    }
+    // Without an admin login only the replaced system's public shape is shown: who
+    // watches (users, IPs, user agents) and the engine's URLs are admin data.
+    const PUBLIC: &[&str] = &[
+        "streams",
+        "clients",
+        "stream_id",
+        "kind",
+        "phase",
+        "started_at",
+        "error",
+    ];
+    let public: serde_json::Map<String, serde_json::Value> = body
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, _)| PUBLIC.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    Ok(HttpResponse::build(status).json(public))
+}
+
+/// Whether the request carries an admin's dashboard session or Basic credentials.
+async fn is_admin(req: &HttpRequest, state: &AppState) -> Result<bool, ApiError> {
+    if crate::auth::session_of(state, req).await?.is_some() {
+        return Ok(true);
+    }
+    Ok(match crate::auth::basic_credentials(req.headers()) {
         Some((u, p)) => state
             .accounts
             .login(&u, &p)
@@ -178,62 +210,5 @@ async fn status(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResp
             .active()
             .is_some_and(|u| u.is_admin),
         None => false,
-    };
-    if admin {
-        return relay_json(&state, url).await;
-    }
-    // Without an admin login only the replaced system's public shape is shown: who
-    // watches (users, IPs, user agents) and the engine's URLs are admin data.
-    let resp = state.mux_client.get(url).send().await.map_err(|e| {
-        tracing::warn!(error = %e.without_url(), "multiplexer unreachable");
-        ApiError::BadGateway("stream service unavailable".into())
-    })?;
-    let status = StatusCode::from_u16(resp.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
-    let full: serde_json::Value = resp
-        .json()
-        .await
-        .map_err(|_| ApiError::BadGateway("stream service answered badly".into()))?;
-    let public: serde_json::Map<String, serde_json::Value> = full
-        .as_object()
-        .map(|o| {
-            o.iter()
-                .filter(|(k, _)| {
-                    matches!(
-                        k.as_str(),
-                        "streams"
-                            | "clients"
-                            | "stream_id"
-                            | "kind"
-                            | "phase"
-                            | "started_at"
-                            | "error"
-                    )
-                })
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect()
-        })
-        .unwrap_or_default();
-    Ok(HttpResponse::build(status).json(public))
-}
-
-/// Fetches a JSON document from the multiplexer and answers it with the same status.
-pub async fn relay_json(state: &AppState, url: url::Url) -> Result<HttpResponse, ApiError> {
-    let resp = state.mux_client.get(url).send().await.map_err(|e| {
-        tracing::warn!(error = %e.without_url(), "multiplexer unreachable");
-        ApiError::BadGateway("stream service unavailable".into())
-    })?;
-    let status = StatusCode::from_u16(resp.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
-    let content_type = resp
-        .headers()
-        .get(reqwest::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("application/json")
-        .to_owned();
-    let body = resp
-        .bytes()
-        .await
-        .map_err(|_| ApiError::BadGateway("stream service answered badly".into()))?;
-    Ok(HttpResponse::build(status)
-        .content_type(content_type)
-        .body(body))
+    })
 }

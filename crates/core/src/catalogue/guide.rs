@@ -53,13 +53,7 @@ impl Catalogue {
     /// Refreshes one guide source now, recording the result on it.
     pub async fn refresh_guide(&self, id: i64) -> Result<GuideOutcome, CatalogueError> {
         let _one_at_a_time = self.guides_lock.lock().await;
-        let source = self
-            .store
-            .run(move |c| {
-                source_rows::mark_attempt(c, SourceTable::Epg, id)?;
-                source_rows::get(c, SourceTable::Epg, id)
-            })
-            .await?;
+        let source = self.begin_refresh(SourceTable::Epg, id).await?;
         let result = self.refresh_guide_inner(&source).await;
         match &result {
             Ok(GuideOutcome::Imported { import, mapping }) => tracing::info!(
@@ -71,13 +65,7 @@ impl Catalogue {
                 "guide source imported"
             ),
             Ok(GuideOutcome::Unchanged) => tracing::info!(source = id, "guide source unchanged"),
-            Err(e) => {
-                tracing::warn!(source = id, error = %e, "guide source refresh failed");
-                let msg = e.to_string();
-                self.store
-                    .run(move |c| source_rows::mark_failure(c, SourceTable::Epg, id, &msg))
-                    .await?;
-            }
+            Err(e) => self.record_failure(SourceTable::Epg, id, e).await?,
         }
         result
     }
@@ -94,9 +82,7 @@ impl Catalogue {
             .await?;
         let (body, etag, last_modified) = match fetched {
             Fetched::NotModified => {
-                self.store
-                    .run(move |c| source_rows::mark_unchanged(c, SourceTable::Epg, id))
-                    .await?;
+                self.record_unchanged(SourceTable::Epg, id).await?;
                 return Ok(GuideOutcome::Unchanged);
             }
             Fetched::Fresh {

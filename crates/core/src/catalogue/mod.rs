@@ -149,13 +149,7 @@ impl Catalogue {
     /// Refreshes one channel source now, recording the result on it.
     pub async fn refresh_source(&self, id: i64) -> Result<RefreshOutcome, CatalogueError> {
         let _one_at_a_time = self.sources_lock.lock().await;
-        let source = self
-            .store
-            .run(move |c| {
-                source_rows::mark_attempt(c, SourceTable::Channels, id)?;
-                source_rows::get(c, SourceTable::Channels, id)
-            })
-            .await?;
+        let source = self.begin_refresh(SourceTable::Channels, id).await?;
         let result = self.refresh_inner(&source).await;
         match &result {
             Ok(RefreshOutcome::Applied(r)) => tracing::info!(
@@ -170,15 +164,48 @@ impl Catalogue {
             Ok(RefreshOutcome::Unchanged) => {
                 tracing::info!(source = source.id, "channel source unchanged")
             }
-            Err(e) => {
-                tracing::warn!(source = source.id, error = %e, "channel source refresh failed");
-                let msg = e.to_string();
-                self.store
-                    .run(move |c| source_rows::mark_failure(c, SourceTable::Channels, id, &msg))
-                    .await?;
-            }
+            Err(e) => self.record_failure(SourceTable::Channels, id, e).await?,
         }
         result
+    }
+
+    /// Marks the attempt and reads the source to refresh.
+    pub(crate) async fn begin_refresh(
+        &self,
+        table: SourceTable,
+        id: i64,
+    ) -> Result<Source, StoreError> {
+        self.store
+            .run(move |c| {
+                source_rows::mark_attempt(c, table, id)?;
+                source_rows::get(c, table, id)
+            })
+            .await
+    }
+
+    /// Logs a failed refresh and records it on the source (its data stays as it was).
+    pub(crate) async fn record_failure(
+        &self,
+        table: SourceTable,
+        id: i64,
+        error: &CatalogueError,
+    ) -> Result<(), StoreError> {
+        tracing::warn!(source = id, ?table, error = %error, "source refresh failed");
+        let msg = error.to_string();
+        self.store
+            .run(move |c| source_rows::mark_failure(c, table, id, &msg))
+            .await
+    }
+
+    /// Records a download the server said had not changed (304).
+    pub(crate) async fn record_unchanged(
+        &self,
+        table: SourceTable,
+        id: i64,
+    ) -> Result<(), StoreError> {
+        self.store
+            .run(move |c| source_rows::mark_unchanged(c, table, id))
+            .await
     }
 
     async fn refresh_inner(&self, source: &Source) -> Result<RefreshOutcome, CatalogueError> {
@@ -200,9 +227,7 @@ impl Catalogue {
                     .await?;
                 let (body, etag, last_modified) = match fetched {
                     Fetched::NotModified => {
-                        self.store
-                            .run(move |c| source_rows::mark_unchanged(c, SourceTable::Channels, id))
-                            .await?;
+                        self.record_unchanged(SourceTable::Channels, id).await?;
                         return Ok(RefreshOutcome::Unchanged);
                     }
                     Fetched::Fresh {

@@ -185,9 +185,8 @@ pub fn import_source(
 
 /// Records why a source's import failed; its stored guide stays as it was.
 pub fn record_failure(conn: &Connection, source_id: i64, error: &str) -> Result<(), EpgError> {
-    conn.execute(
-        "UPDATE epg_sources SET last_error = ?2 WHERE id = ?1",
-        params![source_id, error],
-    )?;
-    Ok(())
+    let table = crate::store::sources::SourceTable::Epg;
+    Ok(crate::store::sources::mark_failure(
+        conn, table, source_id, error,
+    )?)
 }

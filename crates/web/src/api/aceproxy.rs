@@ -3,7 +3,6 @@
 use actix_web::{HttpResponse, web};
 
 use crate::error::ApiError;
-use crate::proxy::relay_json;
 use crate::state::AppState;
 
 /// Registers `/api/aceproxy/stats`.
@@ -13,9 +12,5 @@ pub fn config(cfg: &mut web::ServiceConfig) {
 
 /// Every live stream with its viewers and engine statistics.
 async fn stats(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let url = state
-        .mux_url
-        .join("/ace/streams")
-        .map_err(|e| ApiError::Internal(e.into()))?;
-    relay_json(&state, url).await
+    Ok(HttpResponse::Ok().json(crate::mux_api::all_streams(&state).await?))
 }

@@ -144,7 +144,7 @@ fn sources(out: &mut Exposition, channels: &[Source], guides: &[Source]) {
 async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     authorize(&req, &state).await?;
     let (streams, counts, sources_result) = tokio::join!(
-        super::streams::all_streams(&state),
+        crate::mux_api::all_streams(&state),
         super::stats::counts(&state),
         super::stats::sources(&state),
     );

@@ -107,7 +107,7 @@ async fn engine(state: &AppState) -> Value {
 }
 
 async fn streams(state: &AppState) -> Value {
-    match super::streams::all_streams(state).await {
+    match crate::mux_api::all_streams(state).await {
         Ok(all) => {
             let list = all["streams"].as_array().cloned().unwrap_or_default();
             let viewers: u64 = list.iter().filter_map(|s| s["clients"].as_u64()).sum();

@@ -14,24 +14,12 @@ use futures_util::TryStreamExt;
 
 use super::connections::guarded;
 use super::creds::XtreamParams;
+use acextream_core::accounts::RESERVED_SEGMENTS;
+
 use crate::error::ApiError;
 use crate::net::client_ip;
 use crate::proxy::forward_stream;
 use crate::state::AppState;
-
-/// First path segments that belong to other routes (and are reserved user names).
-const RESERVED: &[&str] = &[
-    "api",
-    "dashboard",
-    "static",
-    "ace",
-    "epg",
-    "live",
-    "movie",
-    "series",
-    "health",
-    "metrics",
-];
 
 /// `/live/{user}/{password}/{id}.ts` (also `.m3u8`, 404 until HLS exists).
 pub async fn live(
@@ -50,7 +38,7 @@ pub async fn legacy(
     path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (user, password, stream) = path.into_inner();
-    if RESERVED.contains(&user.as_str()) {
+    if RESERVED_SEGMENTS.contains(&user.as_str()) {
         let path = acextream_core::redact::redact_uri(req.path()).into_owned();
         return Err(ApiError::NotFound(format!("no route for {path}")));
     }

@@ -14,7 +14,7 @@ pub(super) async fn list(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let u = user(&state, id.into_inner()).await?;
-    let all = crate::api::streams::all_streams(&state).await?;
+    let all = crate::mux_api::all_streams(&state).await?;
     let mine: Vec<Value> = all["streams"]
         .as_array()
         .into_iter()
