@@ -13,8 +13,15 @@ use serde_json::{Value, json};
 /// A client that never follows redirects (tests look at them) and keeps no cookies
 /// (tests pass them by hand, so they see exactly what the server set).
 fn client() -> reqwest::Client {
+    client_from("127.0.0.1")
+}
+
+/// Like [`client`], with its sockets bound to the loopback address `ip`, so the
+/// server sees a different client address.
+fn client_from(ip: &str) -> reqwest::Client {
     reqwest::Client::builder()
         .no_proxy()
+        .local_address(ip.parse::<std::net::IpAddr>().unwrap())
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()
@@ -105,7 +112,11 @@ struct LoginForm {
 }
 
 async fn login_form(app: &TestApp, query: &str) -> LoginForm {
-    let r = client()
+    login_form_via(&client(), app, query).await
+}
+
+async fn login_form_via(client: &reqwest::Client, app: &TestApp, query: &str) -> LoginForm {
+    let r = client
         .get(app.url(&format!("/dashboard/login{query}")))
         .send()
         .await
@@ -136,8 +147,20 @@ async fn post_login(
     next: &str,
     user_agent: &str,
 ) -> reqwest::Response {
-    let form = login_form(app, "").await;
-    client()
+    post_login_via(&client(), app, user, password, next, user_agent).await
+}
+
+/// [`post_login`] through `client`.
+async fn post_login_via(
+    client: &reqwest::Client,
+    app: &TestApp,
+    user: &str,
+    password: &str,
+    next: &str,
+    user_agent: &str,
+) -> reqwest::Response {
+    let form = login_form_via(client, app, "").await;
+    client
         .post(app.url("/dashboard/login"))
         .header(COOKIE, format!("acx_login={}", form.cookie))
         .header(USER_AGENT, user_agent)
@@ -270,7 +293,7 @@ async fn a_wrong_password_stays_on_the_form_and_the_right_one_opens_a_hashed_ses
     // A player account with the right password still may not use the dashboard.
     app.add_user("player", "player-pw", 1).await;
     let r = post_login(&app, "player", "player-pw", "/dashboard/", "ua").await;
-    assert_eq!(r.status(), 401);
+    assert_eq!(r.status(), 403, "authenticated, not allowed");
     assert!(set_cookie(&r, "acx_session").is_none());
 }
 
@@ -411,11 +434,11 @@ async fn state_changing_calls_with_the_session_need_the_csrf_header() {
 #[tokio::test]
 async fn the_brake_engages_after_repeated_failed_logins() {
     let app = app().await;
-    for _ in 0..acextream_web::brake::MAX_FAILURES {
+    for _ in 0..acextream_web::brake::ADMIN.per_address_account {
         let r = post_login(&app, ADMIN.0, "guess", "/dashboard/", "ua").await;
         assert_eq!(r.status(), 401);
     }
-    // Braked: even the right password is not checked.
+    // Braked: even the right password is not checked from this address.
     let r = post_login(&app, ADMIN.0, ADMIN.1, "/dashboard/", "ua").await;
     assert_eq!(r.status(), 429);
     assert!(set_cookie(&r, "acx_session").is_none());
@@ -435,7 +458,7 @@ async fn the_brake_engages_after_repeated_failed_logins() {
 #[tokio::test]
 async fn basic_auth_failures_count_towards_the_brake() {
     let app = app().await;
-    for _ in 0..acextream_web::brake::MAX_FAILURES {
+    for _ in 0..acextream_web::brake::ADMIN.per_address_account {
         let r = client()
             .get(app.url("/api/channels"))
             .basic_auth(ADMIN.0, Some("guess"))
@@ -601,4 +624,114 @@ async fn a_login_without_its_form_token_or_from_another_site_is_refused() {
         .unwrap();
     assert_eq!(r.status(), 403);
     assert!(set_cookie(&r, "acx_session").is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stranger_guessing_the_admin_password_cannot_lock_the_admin_out() {
+    let app = app().await;
+    let stranger = client_from("127.0.0.2");
+    let (mut refused, mut braked) = (0, 0);
+    for i in 0..50 {
+        // Alternate the two doors an outsider can knock on.
+        let status = if i % 2 == 0 {
+            stranger
+                .get(app.url("/api/channels"))
+                .basic_auth(ADMIN.0, Some(format!("guess-{i}")))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        } else {
+            post_login_via(&stranger, &app, ADMIN.0, "guess", "/dashboard/", "ua")
+                .await
+                .status()
+        };
+        match status.as_u16() {
+            401 => refused += 1,
+            429 => braked += 1,
+            other => panic!("guess {i}: unexpected {other}"),
+        }
+    }
+    assert_eq!(refused, acextream_web::brake::ADMIN.per_address_account);
+    assert_eq!(braked, 50 - refused, "every later guess is braked");
+    let r = stranger
+        .get(app.url("/api/channels"))
+        .basic_auth(ADMIN.0, Some(ADMIN.1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429, "the guessing address stays braked");
+    let retry: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=300).contains(&retry), "Retry-After {retry}");
+
+    // The owner, from another address, gets in at once by both doors.
+    let r = client()
+        .get(app.url("/api/channels"))
+        .basic_auth(ADMIN.0, Some(ADMIN.1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = post_login(&app, ADMIN.0, ADMIN.1, "/dashboard/", "owner").await;
+    assert_eq!(r.status(), 303);
+    assert!(set_cookie(&r, "acx_session").is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_player_on_an_admin_route_is_forbidden_not_counted_as_a_guess() {
+    let app = app().await;
+    app.add_user("viewer", "viewer-pw", 1).await;
+    for _ in 0..3 * acextream_web::brake::ADMIN.per_address_account {
+        let r = client()
+            .get(app.url("/api/users"))
+            .basic_auth("viewer", Some("viewer-pw"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403, "authenticated, not allowed");
+        let err: Value = r.json().await.unwrap();
+        assert_eq!(err["error"]["code"], "forbidden");
+    }
+    let r = post_login(&app, "viewer", "viewer-pw", "/dashboard/", "ua").await;
+    assert_eq!(r.status(), 403);
+    assert!(set_cookie(&r, "acx_session").is_none());
+    let html = r.text().await.unwrap();
+    assert!(html.contains("may not use the dashboard"), "{html}");
+    // None of that was a guess: the same address still reaches the admin API.
+    let r = client()
+        .get(app.url("/api/users"))
+        .basic_auth(ADMIN.0, Some(ADMIN.1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_trusted_proxy_the_brake_counts_the_forwarded_address() {
+    let app = TestApp::start("http://127.0.0.1:9", |s| {
+        s.server.trust_forwarded_headers = true;
+    })
+    .await;
+    let basic = async |forwarded: &str, password: &str| {
+        client()
+            .get(app.url("/api/channels"))
+            .header("x-forwarded-for", forwarded)
+            .basic_auth(ADMIN.0, Some(password))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    for _ in 0..acextream_web::brake::ADMIN.per_address_account {
+        assert_eq!(basic("203.0.113.7", "guess").await, 401);
+    }
+    assert_eq!(basic("203.0.113.7", ADMIN.1).await, 429);
+    // Every visitor shares the proxy's address, yet the owner is not braked.
+    assert_eq!(basic("198.51.100.1", ADMIN.1).await, 200);
 }

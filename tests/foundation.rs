@@ -257,7 +257,11 @@ async fn the_admin_api_requires_an_admin_login() {
         .send()
         .await
         .unwrap();
-    assert_eq!(player.status(), 401, "a player is not an admin");
+    assert_eq!(
+        player.status(),
+        403,
+        "a player is authenticated but not an admin"
+    );
     let admin = c
         .get(&url)
         .basic_auth(ADMIN.0, Some(ADMIN.1))

@@ -648,17 +648,26 @@ async fn no_route_shadows_another() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_address_that_keeps_guessing_passwords_is_braked() {
     let w = world().await;
+    let guesser = reqwest::Client::builder()
+        .no_proxy()
+        .local_address("127.0.0.2".parse::<std::net::IpAddr>().unwrap())
+        .build()
+        .unwrap();
+    let from_guesser = async |path: &str| guesser.get(w.app.url(path)).send().await.unwrap();
     for _ in 0..30 {
-        let v = player_api(&w.app, "username=alice&password=guess").await;
+        let r = from_guesser("/player_api.php?username=alice&password=guess").await;
+        assert_eq!(r.status(), 200);
+        let v: Value = r.json().await.unwrap();
         assert_eq!(v["user_info"]["auth"], 0);
     }
-    // Even the right password is refused from this address for a while.
+    // Even the right password is refused from this address for a while, with a
+    // 429 that says when to come back.
+    let r = from_guesser(&format!("/player_api.php?{ALICE}")).await;
+    assert_eq!(r.status(), 429);
+    assert!(r.headers().contains_key("retry-after"));
+    let r = from_guesser("/live/alice/alice-pw/1.ts").await;
+    assert_eq!(r.status(), 429);
+    // Alice at home, on another address, is not braked by the guesser.
     let v = player_api(&w.app, ALICE).await;
-    assert_eq!(v, json!({"user_info": {"auth": 0}}));
-    let r = http()
-        .get(w.app.url("/live/alice/alice-pw/1.ts"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 401);
+    assert_eq!(v["user_info"]["auth"], 1);
 }

@@ -8,7 +8,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::error::InternalError;
 use actix_web::http::Method;
-use actix_web::http::header::{AUTHORIZATION, HeaderMap, RETRY_AFTER};
+use actix_web::http::header::{AUTHORIZATION, HeaderMap};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use base64::Engine as _;
@@ -48,7 +48,8 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 ///   `X-CSRF-Token`, else 403 `{"error":{"code":"csrf"}}`;
 /// - **HTTP Basic** credentials of an enabled, unexpired admin (scripts, curl).
 ///   Failures count towards the login brake ([`crate::brake`]); a braked address
-///   or account gets 429 without the password being checked. Browsers cache Basic
+///   gets 429 without the password being checked, and a right password of an
+///   account that is not an admin gets 403 (it is not counted as a guess). Browsers cache Basic
 ///   credentials and replay them like a cookie, so a state-changing Basic request
 ///   that a browser marks as coming from another site (`Sec-Fetch-Site:
 ///   cross-site`/`same-site`, or an `Origin` that is not this host) is refused
@@ -91,28 +92,60 @@ pub async fn require_admin(
         return Err(csrf_error("cross-site request refused"));
     }
     let ip = client_ip(req.request(), state.settings.server.trust_forwarded_headers);
-    if !state.brake.allowed(&ip, &user) {
-        return Err(too_many_attempts());
-    }
-    match state
-        .accounts
-        .login(&user, &password)
-        .await
-        .map_err(ApiError::from)?
-    {
+    match braked_login(&state, &state.brake, &ip, &user, &password).await? {
         Login::Active(account) if account.is_admin => {
-            state.brake.succeeded(&user);
             req.extensions_mut().insert(AdminUser(account));
             next.call(req).await
         }
         Login::Denied => {
-            state.brake.failed(&ip, &user);
             tracing::warn!(ip, "admin API: wrong credentials");
             Err(ApiError::Unauthorized.into())
         }
         // The password was right (not a guess), but the account may not administer.
-        _ => Err(ApiError::Unauthorized.into()),
+        outcome => Err(not_an_admin(outcome).into()),
     }
+}
+
+/// The refusal for a right password on an admin route: 403 for an account that is
+/// not an admin, 401 with the reason for a disabled or expired admin.
+pub fn not_an_admin(outcome: Login) -> ApiError {
+    match outcome {
+        Login::Disabled(u) | Login::Expired(u) if u.is_admin => {
+            ApiError::AccountUnusable("this admin account is disabled or expired".into())
+        }
+        _ => ApiError::Forbidden("this account may not administer acextream".into()),
+    }
+}
+
+/// Checks a password through `brake` ([`crate::brake`]): a braked address gets
+/// [`ApiError::TooManyAttempts`] without the password being checked; an account
+/// that is being guessed from many addresses makes the attempt wait a little
+/// first; the outcome is recorded. Every password check reachable from the
+/// network goes through here, so none of them is an unbraked guessing oracle.
+pub async fn braked_login(
+    state: &AppState,
+    brake: &crate::brake::LoginBrake,
+    ip: &str,
+    user: &str,
+    password: &str,
+) -> Result<Login, ApiError> {
+    match brake.check(ip, user) {
+        crate::brake::Verdict::Braked { retry_after } => {
+            tracing::warn!(ip, "login braked: too many failures from this address");
+            return Err(ApiError::TooManyAttempts(retry_after.as_secs().max(1)));
+        }
+        crate::brake::Verdict::Go { delay } if !delay.is_zero() => {
+            tokio::time::sleep(delay).await;
+        }
+        crate::brake::Verdict::Go { .. } => {}
+    }
+    let login = state.accounts.login(user, password).await?;
+    if login == Login::Denied {
+        brake.failed(ip, user);
+    } else {
+        brake.succeeded(ip, user);
+    }
+    Ok(login)
 }
 
 /// The valid dashboard session of this request's cookie, if any.
@@ -148,16 +181,6 @@ pub fn is_cross_site(req: &HttpRequest) -> bool {
 fn csrf_error(message: &str) -> actix_web::Error {
     let body = json!({"error": {"code": "csrf", "message": message}});
     InternalError::from_response(message.to_owned(), HttpResponse::Forbidden().json(body)).into()
-}
-
-/// 429 with `Retry-After`: the brake holds.
-fn too_many_attempts() -> actix_web::Error {
-    let message = "too many failed logins; try again later";
-    let body = json!({"error": {"code": "too_many_attempts", "message": message}});
-    let resp = HttpResponse::TooManyRequests()
-        .insert_header((RETRY_AFTER, crate::brake::WINDOW.as_secs().to_string()))
-        .json(body);
-    InternalError::from_response(message, resp).into()
 }
 
 /// Credentials a player sent: `username`/`password` query parameters first, else Basic.

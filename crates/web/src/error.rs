@@ -32,6 +32,9 @@ pub enum ApiError {
     /// The upstream failed.
     #[error("{0}")]
     BadGateway(String),
+    /// The login brake holds for this address; retry after this many seconds.
+    #[error("too many failed logins from this address; try again in {0} s")]
+    TooManyAttempts(u64),
     /// Anything else; the cause is logged, the player sees one line.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -49,6 +52,7 @@ impl ApiError {
             ApiError::Conflict(_) => "conflict",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::BadGateway(_) => "bad_gateway",
+            ApiError::TooManyAttempts(_) => "too_many_attempts",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -88,6 +92,7 @@ impl ResponseError for ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
+            ApiError::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -99,6 +104,9 @@ impl ResponseError for ApiError {
         let mut resp = HttpResponse::build(self.status_code());
         if matches!(self, ApiError::Unauthorized) {
             resp.insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"acextream\""));
+        }
+        if let ApiError::TooManyAttempts(secs) = self {
+            resp.insert_header((header::RETRY_AFTER, secs.to_string()));
         }
         resp.json(json!({"error": {"code": self.code(), "message": self.to_string()}}))
     }

@@ -63,12 +63,15 @@ fn query_pairs(req: &HttpRequest) -> Vec<(String, String)> {
 
 async fn getstream(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let query = query_pairs(&req);
+    let ip = client_ip(&req, state.settings.server.trust_forwarded_headers);
     let user = match player_credentials(&query, req.headers()) {
-        Some((u, p)) => match state.accounts.login(&u, &p).await? {
-            Login::Active(user) => Some(user),
-            _ if state.settings.server.ace_proxy_auth => return Err(ApiError::Unauthorized),
-            _ => None,
-        },
+        Some((u, p)) => {
+            match crate::auth::braked_login(&state, &state.player_brake, &ip, &u, &p).await? {
+                Login::Active(user) => Some(user),
+                _ if state.settings.server.ace_proxy_auth => return Err(ApiError::Unauthorized),
+                _ => None,
+            }
+        }
         None if state.settings.server.ace_proxy_auth => return Err(ApiError::Unauthorized),
         None => None,
     };
@@ -78,15 +81,12 @@ async fn getstream(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
         .collect();
     // A known user's stream counts towards its connection limit, as on /live/.
     let guard = match &user {
-        Some(u) if req.method() != actix_web::http::Method::HEAD => {
-            let ip = client_ip(&req, state.settings.server.trust_forwarded_headers);
-            Some(
-                state
-                    .connections
-                    .acquire(&u.username, u.max_connections, &ip)
-                    .map_err(|e| ApiError::Forbidden(e.to_string()))?,
-            )
-        }
+        Some(u) if req.method() != actix_web::http::Method::HEAD => Some(
+            state
+                .connections
+                .acquire(&u.username, u.max_connections, &ip)
+                .map_err(|e| ApiError::Forbidden(e.to_string()))?,
+        ),
         _ => None,
     };
     let name = user.as_ref().map_or("-", |u| u.username.as_str());
@@ -202,10 +202,9 @@ async fn is_admin(req: &HttpRequest, state: &AppState) -> Result<bool, ApiError>
     if crate::auth::session_of(state, req).await?.is_some() {
         return Ok(true);
     }
+    let ip = client_ip(req, state.settings.server.trust_forwarded_headers);
     Ok(match crate::auth::basic_credentials(req.headers()) {
-        Some((u, p)) => state
-            .accounts
-            .login(&u, &p)
+        Some((u, p)) => crate::auth::braked_login(state, &state.brake, &ip, &u, &p)
             .await?
             .active()
             .is_some_and(|u| u.is_admin),

@@ -39,7 +39,7 @@ pub struct AppState {
     pub logs: Arc<acextream_core::logbuf::LogBuffer>,
     /// Failed-login brake for the dashboard and the admin API.
     pub brake: crate::brake::LoginBrake,
-    /// Looser brake on wrong player passwords, per address (Xtream endpoints).
+    /// Looser brake on wrong player passwords (Xtream endpoints, stream URLs).
     pub player_brake: crate::brake::LoginBrake,
     /// When the process started (uptime on the dashboard).
     pub started_at: jiff::Timestamp,
@@ -102,8 +102,8 @@ impl AppState {
                 .build()?,
             connections: Arc::default(),
             logs: Arc::default(),
-            brake: crate::brake::LoginBrake::default(),
-            player_brake: crate::brake::LoginBrake::with_limit(crate::brake::MAX_PLAYER_FAILURES),
+            brake: crate::brake::LoginBrake::new(crate::brake::ADMIN),
+            player_brake: crate::brake::LoginBrake::new(crate::brake::PLAYER),
             started_at: jiff::Timestamp::now(),
             provenance,
             sessions: crate::session::Sessions::default(),

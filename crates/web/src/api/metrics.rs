@@ -50,9 +50,11 @@ async fn authorize(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> 
     let Some((user, password)) = basic_credentials(req.headers()) else {
         return Err(ApiError::Unauthorized);
     };
-    match state.accounts.login(&user, &password).await? {
+    let ip = crate::net::client_ip(req, state.settings.server.trust_forwarded_headers);
+    match crate::auth::braked_login(state, &state.brake, &ip, &user, &password).await? {
         Login::Active(u) if u.is_admin => Ok(()),
-        _ => Err(ApiError::Unauthorized),
+        Login::Denied => Err(ApiError::Unauthorized),
+        outcome => Err(crate::auth::not_an_admin(outcome)),
     }
 }
 

@@ -136,42 +136,53 @@ pub async fn submit(
         ));
     }
     let ip = client_ip(&req, state.settings.server.trust_forwarded_headers);
-    if !state.brake.allowed(&ip, &form.username) {
-        tracing::warn!(ip, "dashboard login braked");
-        let minutes = crate::brake::WINDOW.as_secs() / 60;
-        let mut resp = render_form(
-            &req,
-            &state,
-            StatusCode::TOO_MANY_REQUESTS,
-            &format!("Too many failed sign-ins. Wait {minutes} minutes and try again."),
-            &shown_name,
-            &next,
-        );
-        resp.headers_mut().insert(
-            header::RETRY_AFTER,
-            header::HeaderValue::from(crate::brake::WINDOW.as_secs()),
-        );
-        return Ok(resp);
-    }
-    let user = match state.accounts.login(&form.username, &form.password).await? {
-        Login::Active(user) if user.is_admin => user,
-        outcome => {
-            if outcome == Login::Denied {
-                state.brake.failed(&ip, &form.username);
-            }
+    let outcome =
+        crate::auth::braked_login(&state, &state.brake, &ip, &form.username, &form.password).await;
+    let user = match outcome {
+        Ok(Login::Active(user)) if user.is_admin => user,
+        Err(ApiError::TooManyAttempts(secs)) => {
+            let minutes = secs.div_ceil(60);
+            let mut resp = render_form(
+                &req,
+                &state,
+                StatusCode::TOO_MANY_REQUESTS,
+                &format!(
+                    "Too many failed sign-ins from this address. Wait {minutes} minute(s) and try again."
+                ),
+                &shown_name,
+                &next,
+            );
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+            return Ok(resp);
+        }
+        Err(e) => return Err(e),
+        Ok(Login::Denied) => {
             tracing::warn!(ip, "dashboard login refused");
-            // One message for every case: it must not tell which part was wrong.
+            // One message for a guess: it must not tell which part was wrong.
             return Ok(render_form(
                 &req,
                 &state,
                 StatusCode::UNAUTHORIZED,
-                "Wrong user name or password, or the account may not use the dashboard.",
+                "Wrong user name or password.",
+                &shown_name,
+                &next,
+            ));
+        }
+        Ok(outcome) => {
+            // The password was right: say plainly why it does not open the dashboard.
+            let refusal = crate::auth::not_an_admin(outcome);
+            let status = actix_web::ResponseError::status_code(&refusal);
+            return Ok(render_form(
+                &req,
+                &state,
+                status,
+                "This account may not use the dashboard (not an active admin).",
                 &shown_name,
                 &next,
             ));
         }
     };
-    state.brake.succeeded(&form.username);
     let user_agent = req
         .headers()
         .get(header::USER_AGENT)

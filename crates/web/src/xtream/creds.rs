@@ -44,21 +44,14 @@ impl XtreamParams {
     }
 
     /// Checks the credentials; missing ones are `Denied`. An address that keeps
-    /// failing is braked: its attempts are refused for a while without running
-    /// argon2, so password guessing cannot burn the CPU the streams need.
+    /// failing is braked (429 with `Retry-After`, see [`crate::brake`]): its
+    /// attempts are refused for a while without running argon2, so password
+    /// guessing cannot burn the CPU the streams need.
     pub async fn login(&self, state: &AppState) -> Result<Login, ApiError> {
         let (Some(u), Some(p)) = (self.get("username"), self.get("password")) else {
             return Ok(Login::Denied);
         };
-        let ip = &self.1;
-        if !state.player_brake.allowed_ip(ip) {
-            return Ok(Login::Denied);
-        }
-        let login = state.accounts.login(u, p).await?;
-        if login == Login::Denied {
-            state.player_brake.failed_ip(ip);
-        }
-        Ok(login)
+        crate::auth::braked_login(state, &state.player_brake, &self.1, u, p).await
     }
 }
 
