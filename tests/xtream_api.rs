@@ -249,7 +249,7 @@ async fn categories_and_streams_have_exact_types_and_filters() {
     }
     assert_eq!(
         player_api(&w.app, &format!("{ALICE}&action=get_vod_info&vod_id=1")).await,
-        json!({"info": {}, "movie_data": {}})
+        json!({"info": [], "movie_data": []})
     );
     assert_eq!(
         player_api(
@@ -257,7 +257,7 @@ async fn categories_and_streams_have_exact_types_and_filters() {
             &format!("{ALICE}&action=get_series_info&series_id=1")
         )
         .await,
-        json!({"seasons": [], "info": {}, "episodes": {}})
+        json!({"seasons": [], "info": [], "episodes": []})
     );
 }
 
@@ -366,6 +366,8 @@ async fn short_epg_and_data_table_come_from_the_stored_guide() {
         assert!(is_numeric_string(&first[k]), "{k}: {first}");
     }
     assert_eq!(first["start"].as_str().unwrap().len(), 19);
+    assert_eq!(first["stop"], first["end"], "XUI's `stop` beside `end`");
+    assert_eq!(first["stop"].as_str().unwrap().len(), 19);
     let limited = player_api(
         &w.app,
         &format!("{ALICE}&action=get_short_epg&stream_id={id}&limit=1"),

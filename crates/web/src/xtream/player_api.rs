@@ -36,8 +36,10 @@ pub async fn handle(
         "get_vod_categories" | "get_vod_streams" | "get_series_categories" | "get_series" => {
             json!([])
         }
-        "get_vod_info" => json!({ "info": {}, "movie_data": {} }),
-        "get_series_info" => json!({ "seasons": [], "info": {}, "episodes": {} }),
+        // There is no VOD: every id is unknown. XC panels (PHP) encode their empty
+        // "not found" maps as `[]`, and client libraries test for exactly that.
+        "get_vod_info" => json!({ "info": [], "movie_data": [] }),
+        "get_series_info" => json!({ "seasons": [], "info": [], "episodes": [] }),
         "get_short_epg" => {
             let limit = params
                 .get("limit")

@@ -164,6 +164,8 @@ pub fn epg_row(
         "lang": p.lang,
         "start": wall_clock(p.start, tz),
         "end": wall_clock(p.stop, tz),
+        // XUI-style panels send `stop` beside `end`; some client libraries read it.
+        "stop": wall_clock(p.stop, tz),
         "description": b64(&p.description),
         "channel_id": p.xmltv_id,
         "start_timestamp": p.start.to_string(),
