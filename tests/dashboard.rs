@@ -732,6 +732,8 @@ async fn behind_a_trusted_proxy_the_brake_counts_the_forwarded_address() {
         assert_eq!(basic("203.0.113.7", "guess").await, 401);
     }
     assert_eq!(basic("203.0.113.7", ADMIN.1).await, 429);
+    // Made-up entries in front of what the proxy appended change nothing.
+    assert_eq!(basic("192.0.2.99, 203.0.113.7", ADMIN.1).await, 429);
     // Every visitor shares the proxy's address, yet the owner is not braked.
     assert_eq!(basic("198.51.100.1", ADMIN.1).await, 200);
 }
