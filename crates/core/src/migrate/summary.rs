@@ -93,7 +93,8 @@ pub struct Summary {
     pub from: String,
     /// The acextream database.
     pub into: String,
-    /// Counts per kind, in [`Kind::ALL`] order.
+    /// Counts per kind, in [`Kind::ALL`] order (a JSON object by kind).
+    #[serde(serialize_with = "by_kind")]
     pub counts: Vec<(Kind, Counts)>,
     /// Every row left behind.
     pub skipped: Vec<Skipped>,
@@ -152,6 +153,15 @@ impl Summary {
     pub fn imported(&self) -> usize {
         self.counts.iter().map(|(_, c)| c.imported).sum()
     }
+}
+
+fn by_kind<S: serde::Serializer>(v: &[(Kind, Counts)], s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = s.serialize_map(Some(v.len()))?;
+    for (k, c) in v {
+        map.serialize_entry(k, c)?;
+    }
+    map.end()
 }
 
 fn row(f: &mut fmt::Formatter<'_>, s: &Skipped) -> fmt::Result {
