@@ -145,9 +145,16 @@ fn dry(
     Ok(plan)
 }
 
-fn unmapped_note(db: &legacy::LegacyDb) -> Option<String> {
+fn unmapped_note(db: &legacy::LegacyDb) -> Vec<String> {
+    let mut notes = Vec::new();
+    if !db.missing_tables.is_empty() {
+        notes.push(format!(
+            "tables not in the old file (nothing to import from them): {}",
+            db.missing_tables.join(", ")
+        ));
+    }
     let unmapped = legacy::unmapped_values(db);
-    (!unmapped.is_empty()).then(|| {
+    notes.extend((!unmapped.is_empty()).then(|| {
         let list: Vec<String> = unmapped
             .iter()
             .map(|(col, n)| format!("{col} ({n})"))
@@ -156,7 +163,8 @@ fn unmapped_note(db: &legacy::LegacyDb) -> Option<String> {
             "not carried over (acextream has no such field), rows with a value: {}",
             list.join(", ")
         )
-    })
+    }));
+    notes
 }
 
 fn notes(
