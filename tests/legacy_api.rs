@@ -46,12 +46,21 @@ async fn channels_take_the_replaced_systems_field_names() {
     assert_eq!(status, 201, "{ch}");
     assert_eq!(ch["content_id"], CID);
     assert_eq!(ch["category"], "Sport", "the category was created by name");
-    assert_eq!((ch["logo"].as_str(), ch["tvg_id"].as_str()), (Some("http://l/s.png"), Some("sport.one")));
+    assert_eq!(
+        (ch["logo"].as_str(), ch["tvg_id"].as_str()),
+        (Some("http://l/s.png"), Some("sport.one"))
+    );
     assert_eq!(ch["acestream_id"], CID, "answered with its old names too");
     assert_eq!(ch["logo_url"], "http://l/s.png");
     assert_eq!(ch["is_active"], true);
     let (_, cats) = api.get("/api/categories").await;
-    assert!(cats["categories"].as_array().unwrap().iter().any(|c| c["name"] == "Sport"));
+    assert!(
+        cats["categories"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["name"] == "Sport")
+    );
 
     // A direct stream, hidden from the start; and an engine URL naming an infohash.
     let (status, direct) = api
@@ -93,19 +102,37 @@ async fn channels_take_the_replaced_systems_field_names() {
 
     // Refusals name the problem.
     for (body, want) in [
-        (json!({"name": "X", "acestream_id": "not-an-id"}), "acestream_id"),
+        (
+            json!({"name": "X", "acestream_id": "not-an-id"}),
+            "acestream_id",
+        ),
         (json!({"name": "X"}), "required"),
-        (json!({"name": "X", "stream": CID, "acestream_id": CID}), "not both"),
-        (json!({"name": "X", "acestream_id": new_id}), "already plays"),
-        (json!({"name": "X", "logo": "a", "logo_url": "b", "acestream_id": IH}), "duplicate"),
-        (json!({"name": "X", "acestream_id": IH, "bogus": 1}), "bogus"),
+        (
+            json!({"name": "X", "stream": CID, "acestream_id": CID}),
+            "not both",
+        ),
+        (
+            json!({"name": "X", "acestream_id": new_id}),
+            "already plays",
+        ),
+        (
+            json!({"name": "X", "logo": "a", "logo_url": "b", "acestream_id": IH}),
+            "duplicate",
+        ),
+        (
+            json!({"name": "X", "acestream_id": IH, "bogus": 1}),
+            "bogus",
+        ),
     ] {
         let (status, err) = api.post("/api/channels", body.clone()).await;
         assert!(status == 400 || status == 409, "{body}: {status} {err}");
         assert!(err.to_string().contains(want), "{body}: {err}");
     }
     let (status, err) = api
-        .put(&format!("/api/channels/{}", direct["id"]), json!({"acestream_id": new_id}))
+        .put(
+            &format!("/api/channels/{}", direct["id"]),
+            json!({"acestream_id": new_id}),
+        )
         .await;
     assert_eq!(status, 409, "{err}");
     let (_, list) = api.get("/api/channels?limit=1000").await;
@@ -144,18 +171,27 @@ async fn users_take_the_replaced_systems_field_names() {
     assert_eq!(u["enabled"], true);
     let id = &u["id"];
     let (status, u) = api
-        .put(&format!("/api/users/{id}"), json!({"is_active": false, "expiry_date": null}))
+        .put(
+            &format!("/api/users/{id}"),
+            json!({"is_active": false, "expiry_date": null}),
+        )
         .await;
     assert_eq!(status, 200, "{u}");
     assert_eq!(u["enabled"], false);
     assert_eq!(u["expires"], Value::Null);
     let (status, err) = api
-        .put(&format!("/api/users/{id}"), json!({"is_active": true, "enabled": false}))
+        .put(
+            &format!("/api/users/{id}"),
+            json!({"is_active": true, "enabled": false}),
+        )
         .await;
     assert_eq!(status, 400);
     assert!(err.to_string().contains("not both"), "{err}");
     let (status, err) = api
-        .put(&format!("/api/users/{id}"), json!({"expiry_date": "whenever"}))
+        .put(
+            &format!("/api/users/{id}"),
+            json!({"expiry_date": "whenever"}),
+        )
         .await;
     assert_eq!(status, 400);
     assert!(err.to_string().contains("expiry_date"), "{err}");
@@ -198,7 +234,11 @@ async fn absurd_expiries_get_a_clear_400_and_change_nothing() {
     assert_eq!(u["expires"], "2030-01-31", "unchanged by the refused edits");
     let (_, list) = api.get("/api/users").await;
     assert!(
-        !list["users"].as_array().unwrap().iter().any(|u| u["username"] == "dave"),
+        !list["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["username"] == "dave"),
         "no account was made"
     );
 }

@@ -252,12 +252,23 @@ async fn an_old_database_moves_over_in_one_command_and_its_users_and_channels_wo
 
     // Twice is the same as once.
     let second: Value = serde_json::from_str(&migrate(dir.path(), &[old_arg, "--json"])).unwrap();
-    for kind in ["users", "categories", "channels", "channel_sources", "guide_sources", "settings"] {
+    for kind in [
+        "users",
+        "categories",
+        "channels",
+        "channel_sources",
+        "guide_sources",
+        "settings",
+    ] {
         let (imported, present, _) = counts(&second, kind);
         assert_eq!(imported, 0, "{kind} imported twice: {second:#}");
         assert_eq!(present, counts(&first, kind).0, "{kind}: {second:#}");
     }
-    assert_eq!(std::fs::read(&old).unwrap(), old_bytes, "the old file is never written");
+    assert_eq!(
+        std::fs::read(&old).unwrap(),
+        old_bytes,
+        "the old file is never written"
+    );
 
     // --ask-engine asks about the one bare 40-hex id; an engine that is not there is
     // said so, and the id stays a content id.
@@ -278,7 +289,8 @@ async fn an_old_database_moves_over_in_one_command_and_its_users_and_channels_wo
         serve
             .startup
             .iter()
-            .any(|l| l.contains("no bootstrap admin was created") && l.contains("ACEXTREAM_ADMIN__PASSWORD")),
+            .any(|l| l.contains("no bootstrap admin was created")
+                && l.contains("ACEXTREAM_ADMIN__PASSWORD")),
         "{:#?}",
         serve.startup
     );

@@ -60,7 +60,14 @@ mod tests {
         let costly = format!("$2b$31${}", &b[7..]);
         assert!(check_legacy_hash(&costly).unwrap_err().contains("cost 31"));
         assert!(!verify(&costly, "old-pass"), "never spends 2^31 rounds");
-        for bad in ["", "$2b$", "$2x$04$abc", "plain", "$argon2id$v=19$x", "$2b$04$ü"] {
+        for bad in [
+            "",
+            "$2b$",
+            "$2x$04$abc",
+            "plain",
+            "$argon2id$v=19$x",
+            "$2b$04$ü",
+        ] {
             assert!(!verify(bad, "old-pass"), "{bad:?}");
             assert!(check_legacy_hash(bad).is_err(), "{bad:?}");
         }

@@ -216,13 +216,24 @@ async fn a_bcrypt_account_logs_in_and_is_re_hashed_to_argon2id_on_the_first_succ
         bcrypt_hash,
         "a failed login changes nothing"
     );
-    let user = acc.login("old", "old-pass").await.unwrap().active().unwrap();
+    let user = acc
+        .login("old", "old-pass")
+        .await
+        .unwrap()
+        .active()
+        .unwrap();
     assert!(user.password_hash.starts_with("$argon2id$"));
     let stored = stored_hash(&acc, "old").await;
     assert!(stored.starts_with("$argon2id$"), "{stored}");
     // The new hash works on its own, without the cache.
     acc.forget("old");
-    assert!(acc.login("old", "old-pass").await.unwrap().active().is_some());
+    assert!(
+        acc.login("old", "old-pass")
+            .await
+            .unwrap()
+            .active()
+            .is_some()
+    );
     assert_eq!(acc.login("old", "wrong").await.unwrap(), Login::Denied);
 }
 

@@ -47,7 +47,13 @@ pub const TABLES: &[(&str, &[&str])] = &[
     ),
     (
         "categories",
-        &["name", "description", "parent_id", "display_order", "icon_url"],
+        &[
+            "name",
+            "description",
+            "parent_id",
+            "display_order",
+            "icon_url",
+        ],
     ),
     (
         "channels",
@@ -68,14 +74,8 @@ pub const TABLES: &[(&str, &[&str])] = &[
             "created_at",
         ],
     ),
-    (
-        "scraper_urls",
-        &["url", "is_enabled", "scraper_type"],
-    ),
-    (
-        "epg_sources",
-        &["url", "is_enabled"],
-    ),
+    ("scraper_urls", &["url", "is_enabled", "scraper_type"]),
+    ("epg_sources", &["url", "is_enabled"]),
     ("settings", &["key", "value", "description"]),
 ];
 
@@ -109,7 +109,10 @@ pub struct LegacyDb {
 impl LegacyDb {
     /// The rows of `table` (none when the file lacks it).
     pub fn rows(&self, table: &str) -> &[Row] {
-        self.tables.get(table).map(Vec::as_slice).unwrap_or_default()
+        self.tables
+            .get(table)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
     }
 }
 
@@ -141,7 +144,13 @@ pub fn read(path: &Path) -> Result<LegacyDb, MigrateError> {
             path.display()
         )));
     }
-    let known = ["users", "channels", "categories", "scraper_urls", "epg_sources"];
+    let known = [
+        "users",
+        "channels",
+        "categories",
+        "scraper_urls",
+        "epg_sources",
+    ];
     if !present.iter().any(|t| known.contains(&t.as_str())) {
         return Err(MigrateError::NotLegacy(format!(
             "{} has none of the replaced system's tables (users, channels, categories, \

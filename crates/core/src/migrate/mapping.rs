@@ -123,7 +123,10 @@ pub struct LegacyStream {
 /// same id with `infohash=`, the id is an infohash (the replaced system stored the
 /// `infohash=` value in the same column). Without `acestream_id`, `stream_url` is an
 /// engine URL (its id, of its kind) or a direct http(s) stream.
-pub fn stream(acestream_id: Option<&str>, stream_url: Option<&str>) -> Result<LegacyStream, String> {
+pub fn stream(
+    acestream_id: Option<&str>,
+    stream_url: Option<&str>,
+) -> Result<LegacyStream, String> {
     let id = acestream_id.map(str::trim).filter(|s| !s.is_empty());
     let url = stream_url.map(str::trim).filter(|s| !s.is_empty());
     let from_url = url.and_then(parse_ace_link);

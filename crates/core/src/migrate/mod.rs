@@ -114,7 +114,12 @@ pub async fn migrate(from: &Path, into: &Path, opts: Options) -> Result<Summary,
     .map_err(|e| StoreError::Task(e.to_string()))??;
     let mut summary = plan.summary;
     let asked = opts.engine.is_some();
-    notes(&mut summary, &plan.admins, (plan.unsure_ids, asked), &plan.users);
+    notes(
+        &mut summary,
+        &plan.admins,
+        (plan.unsure_ids, asked),
+        &plan.users,
+    );
     Ok(summary)
 }
 

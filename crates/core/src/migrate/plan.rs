@@ -119,7 +119,12 @@ const SETTINGS: &[(&str, &str)] = &[
 ];
 
 /// Decides what every row of `db` becomes, reading (never writing) `here`.
-pub fn plan(here: &Connection, db: &LegacyDb, ctx: &Context, summary: Summary) -> StoreResult<Plan> {
+pub fn plan(
+    here: &Connection,
+    db: &LegacyDb,
+    ctx: &Context,
+    summary: Summary,
+) -> StoreResult<Plan> {
     let mut plan = Plan {
         summary,
         ..Plan::default()
@@ -163,8 +168,7 @@ fn settings(here: &Connection, db: &LegacyDb, plan: &mut Plan) -> StoreResult<Op
         let key = match text(r.get("key")) {
             Ok(Some(k)) if !k.trim().is_empty() => k.trim().to_owned(),
             _ => {
-                plan.summary
-                    .skip(kind, r.id, "", "has no key".into());
+                plan.summary.skip(kind, r.id, "", "has no key".into());
                 continue;
             }
         };
@@ -265,8 +269,12 @@ fn accounts(
             continue;
         }
         if !seen.insert(account.username.clone()) {
-            plan.summary
-                .skip(kind, r.id, &shown, "duplicate username in the old file".into());
+            plan.summary.skip(
+                kind,
+                r.id,
+                &shown,
+                "duplicate username in the old file".into(),
+            );
             continue;
         }
         if account.is_admin && account.enabled {
@@ -288,8 +296,7 @@ fn account(r: &Row, tz: &TimeZone, now: i64) -> Result<NewAccount, String> {
     let hash = text(r.get("password_hash"))
         .map_err(|e| format!("password_hash {e}"))?
         .ok_or("has no password_hash")?;
-    if !(hash.starts_with("$argon2id$")
-        && argon2::password_hash::PasswordHash::new(&hash).is_ok())
+    if !(hash.starts_with("$argon2id$") && argon2::password_hash::PasswordHash::new(&hash).is_ok())
     {
         check_legacy_hash(&hash)?;
     }
@@ -374,10 +381,11 @@ fn categories(
         if let Some(id) = r.id {
             names.insert(id, name.clone());
         }
-        let present: i64 =
-            here.query_row("SELECT count(*) FROM categories WHERE name = ?1", [&name], |r| {
-                r.get(0)
-            })?;
+        let present: i64 = here.query_row(
+            "SELECT count(*) FROM categories WHERE name = ?1",
+            [&name],
+            |r| r.get(0),
+        )?;
         if present > 0 {
             plan.summary.count(kind).already_present += 1;
             continue;
@@ -437,9 +445,10 @@ fn channel_rows(
                     format!("category_id {id} names no imported category: no category"),
                 ),
             },
-            Err(e) => plan
-                .summary
-                .adjust(kind, r.id, &name, format!("category_id {e}: no category")),
+            Err(e) => {
+                plan.summary
+                    .adjust(kind, r.id, &name, format!("category_id {e}: no category"))
+            }
         }
         let logo = text(r.get("logo_url")).ok().flatten().unwrap_or_default();
         if printable(logo.trim(), 2000) {
@@ -549,7 +558,8 @@ fn source_rows(
         let enabled = match boolean(r.get("is_enabled")) {
             Ok(b) => b.unwrap_or(true),
             Err(e) => {
-                plan.summary.skip(kind, r.id, &url, format!("is_enabled: {e}"));
+                plan.summary
+                    .skip(kind, r.id, &url, format!("is_enabled: {e}"));
                 continue;
             }
         };

@@ -166,13 +166,7 @@ fn by_kind<S: serde::Serializer>(v: &[(Kind, Counts)], s: S) -> Result<S::Ok, S:
 
 fn row(f: &mut fmt::Formatter<'_>, s: &Skipped) -> fmt::Result {
     let id = s.id.map(|i| format!(" #{i}")).unwrap_or_default();
-    writeln!(
-        f,
-        "  {}{id} {:?}: {}",
-        s.kind.table(),
-        s.name,
-        s.reason
-    )
+    writeln!(f, "  {}{id} {:?}: {}", s.kind.table(), s.name, s.reason)
 }
 
 impl fmt::Display for Summary {
@@ -186,7 +180,11 @@ impl fmt::Display for Summary {
         } else {
             writeln!(f, "migrated {} into {}", self.from, self.into)?;
         }
-        let what = if self.dry_run { "to import" } else { "imported" };
+        let what = if self.dry_run {
+            "to import"
+        } else {
+            "imported"
+        };
         for (kind, c) in &self.counts {
             writeln!(
                 f,

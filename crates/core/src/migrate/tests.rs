@@ -124,7 +124,10 @@ async fn an_old_database_migrates_once_with_every_hostile_row_skipped_with_a_rea
     assert_eq!(c(Kind::GuideSources).imported, 1, "{s}");
     assert_eq!(c(Kind::Settings).imported, 2, "{s}");
     let text = s.to_string();
-    assert!(text.contains("engine.url = \"http://10.0.0.5:6878\""), "{text}");
+    assert!(
+        text.contains("engine.url = \"http://10.0.0.5:6878\""),
+        "{text}"
+    );
     assert!(text.contains("no bootstrap admin"), "{text}");
     assert!(text.contains("users.email (1)"), "{text}");
     assert!(text.contains("channels.language (1)"), "{text}");
@@ -146,9 +149,18 @@ async fn an_old_database_migrates_once_with_every_hostile_row_skipped_with_a_rea
             let page = channels::list(c, &Default::default())?;
             let by_name = |n: &str| page.channels.iter().find(|x| x.name == n).unwrap().clone();
             let one = by_name("Sport One");
-            assert_eq!(one.content_id.as_deref(), Some(CID), "lowercased content id");
             assert_eq!(
-                (one.category.as_deref(), one.logo.as_str(), one.tvg_id.as_str(), one.chno),
+                one.content_id.as_deref(),
+                Some(CID),
+                "lowercased content id"
+            );
+            assert_eq!(
+                (
+                    one.category.as_deref(),
+                    one.logo.as_str(),
+                    one.tvg_id.as_str(),
+                    one.chno
+                ),
                 (Some("Sport"), "http://l/s.png", "sport.one", Some(3))
             );
             assert_eq!(one.added_at, 1_714_979_289);
@@ -164,7 +176,10 @@ async fn an_old_database_migrates_once_with_every_hostile_row_skipped_with_a_rea
             assert!(!direct.enabled, "is_active 0 stays hidden");
             assert_eq!(by_name("Lost category").category, None);
             let cats = channels::categories(c)?;
-            let names: Vec<_> = cats.iter().map(|k| (k.name.as_str(), k.sort_order)).collect();
+            let names: Vec<_> = cats
+                .iter()
+                .map(|k| (k.name.as_str(), k.sort_order))
+                .collect();
             assert_eq!(names, [("News", 1), ("Sport", 2)]);
 
             let srcs = sources::list(c, sources::SourceTable::Channels)?;
@@ -230,5 +245,8 @@ async fn files_that_are_not_the_old_database_are_refused_and_nothing_is_written(
     let other = dir.path().join("other.db");
     Store::open(&other).unwrap();
     let not_legacy = migrate(&other, &target, opts(false)).await.unwrap_err();
-    assert!(not_legacy.to_string().contains("acextream database"), "{not_legacy}");
+    assert!(
+        not_legacy.to_string().contains("acextream database"),
+        "{not_legacy}"
+    );
 }

@@ -236,7 +236,10 @@ async fn edit(
     Ok(HttpResponse::Ok().json(with_legacy_fields(&channel)))
 }
 
-async fn add(state: web::Data<AppState>, body: web::Json<AddBody>) -> Result<HttpResponse, ApiError> {
+async fn add(
+    state: web::Data<AppState>,
+    body: web::Json<AddBody>,
+) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let stream = stream_of(
         body.stream.as_deref(),

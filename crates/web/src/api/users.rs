@@ -12,9 +12,7 @@
 mod links;
 mod streams;
 
-use acextream_core::accounts::{
-    AccountSpec, MAX_EXPIRES_AT, validate_password, validate_username,
-};
+use acextream_core::accounts::{AccountSpec, MAX_EXPIRES_AT, validate_password, validate_username};
 use acextream_core::store::users::{self, User, UserEdit};
 use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
@@ -161,10 +159,7 @@ fn either<T>(
     read: impl Fn(&Fields, &str) -> Result<Option<T>, ApiError>,
 ) -> Result<Option<T>, ApiError> {
     match (read(f, ours)?, read(f, theirs)?) {
-        (Some(_), Some(_)) => Err(invalid(
-            ours,
-            &format!("give {ours} or {theirs}, not both"),
-        )),
+        (Some(_), Some(_)) => Err(invalid(ours, &format!("give {ours} or {theirs}, not both"))),
         (a, b) => Ok(a.or(b)),
     }
 }
