@@ -250,3 +250,98 @@ async fn files_that_are_not_the_old_database_are_refused_and_nothing_is_written(
         "{not_legacy}"
     );
 }
+
+#[tokio::test]
+async fn a_failure_halfway_leaves_the_database_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = old_file(dir.path());
+    let target = dir.path().join("acextream.db");
+    let store = Store::open(&target).unwrap();
+    // Users are written after categories and channels: make the second user fail.
+    store
+        .run_blocking(|c| {
+            c.execute_batch(
+                "CREATE TRIGGER boom BEFORE INSERT ON users WHEN NEW.username = 'alice' \
+                 BEGIN SELECT RAISE(ABORT, 'disk on fire'); END;",
+            )?;
+            Ok(())
+        })
+        .unwrap();
+    let err = migrate(&old, &target, opts(false)).await.unwrap_err();
+    assert!(err.to_string().contains("disk on fire"), "{err}");
+    store
+        .run_blocking(|c| {
+            for table in [
+                "users",
+                "categories",
+                "channels",
+                "sources",
+                "epg_sources",
+                "settings",
+            ] {
+                let n: i64 =
+                    c.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?;
+                assert_eq!(n, 0, "{table} was half-imported");
+            }
+            Ok(())
+        })
+        .unwrap();
+}
+
+#[tokio::test]
+async fn values_of_the_wrong_type_are_skipped_never_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("hostile.db");
+    let c = Connection::open(&old).unwrap();
+    let hash = bcrypt::hash("pw", 4).unwrap();
+    c.execute_batch(OLD_SCHEMA).unwrap();
+    c.execute(
+        "INSERT INTO users (id, username, password_hash, is_active, max_connections) VALUES \
+         (1, x'00ff', ?1, 1, 1), (2, 'n1', 42, 1, 1), (3, 'n2', ?1, 0.5, 1), \
+         (4, 'n3', ?1, 1, 1e300), (5, 'n4', ?1, 'maybe', 1), (6, 'ok', ?1, '1', '3')",
+        [&hash],
+    )
+    .unwrap();
+    c.execute_batch(&format!(
+        "INSERT INTO channels (id, name, acestream_id, display_order, is_active, created_at, category_id) VALUES
+           (1, x'00', '{CID}', 1, 1, NULL, NULL),
+           (2, 'blob id', x'0102', 1, 1, NULL, NULL),
+           (3, '{long}', '{CID}', 1, 1, NULL, NULL),
+           (4, 'odd', '{CID}', 'abc', 1, 'not a date', 'seven');
+         INSERT INTO settings (id, key, value) VALUES (1, NULL, 'x'), (2, 'server_timezone', 'Mars/Olympus'),
+           (3, 'external_url', x'00');
+         INSERT INTO scraper_urls (id, url, is_enabled) VALUES (1, NULL, 1), (2, 'http://a.example.org/l.m3u', 7);",
+        long = "x".repeat(300)
+    ))
+    .unwrap();
+    drop(c);
+    let target = dir.path().join("acextream.db");
+    let s = migrate(&old, &target, opts(false)).await.unwrap();
+    assert_eq!(s.counts(Kind::Users).imported, 1, "{s}");
+    assert_eq!(s.counts(Kind::Users).skipped, 5, "{s}");
+    assert_eq!(s.counts(Kind::Channels).imported, 1, "{s}");
+    assert_eq!(s.counts(Kind::Channels).skipped, 3, "{s}");
+    assert_eq!(s.counts(Kind::Settings).skipped, 3, "{s}");
+    assert_eq!(s.counts(Kind::ChannelSources).skipped, 2, "{s}");
+    let store = Store::open(&target).unwrap();
+    let ok = store
+        .run_blocking(|c| users::by_name(c, "ok"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(ok.max_connections, 3);
+    let odd = store
+        .run_blocking(|c| {
+            channels::by_stream(
+                c,
+                &crate::sources::StreamRef::Ace {
+                    key: ContentKey::ContentId(CID.into()),
+                },
+            )
+        })
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (odd.name.as_str(), odd.chno, odd.category),
+        ("odd", None, None)
+    );
+}
