@@ -1,6 +1,10 @@
 //! Accounts: argon2id password hashing, credential checks with a short-lived cache,
 //! and the bootstrap admin.
 //!
+//! Accounts moved over from the replaced system keep their bcrypt hash until their
+//! first successful login, which re-hashes the password with argon2id
+//! ([`legacy`]).
+//!
 //! Xtream players send their password on nearly every request, and argon2id is
 //! deliberately slow (tens of milliseconds), so a successful check is remembered for
 //! [`CACHE_TTL`]. The cache holds a keyed BLAKE2 digest of the password, never the
@@ -16,6 +20,10 @@ use blake2::digest::Mac;
 use rand::Rng;
 use rand::distributions::Alphanumeric;
 
+mod legacy;
+
+pub use legacy::{MAX_BCRYPT_COST, check_legacy_hash, is_legacy_hash};
+
 use crate::settings::AdminSettings;
 use crate::store::users::{self, NewUser, User};
 use crate::store::{Store, StoreError, now_epoch};
@@ -24,6 +32,9 @@ use crate::store::{Store, StoreError, now_epoch};
 pub const CACHE_TTL: Duration = Duration::from_secs(30);
 /// At most this many accounts are cached; beyond it the least used are evicted.
 const CACHE_CAPACITY: u64 = 10_000;
+/// Latest expiry accepted (9999-12-31T23:59:59Z, epoch seconds): beyond it no date
+/// can be shown for it, and an absurd value must not read as "never expires".
+pub const MAX_EXPIRES_AT: i64 = 253_402_300_799;
 
 /// Why an account operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -172,7 +183,14 @@ impl Accounts {
                 let _ = verify_password(&DUMMY_HASH, password);
                 return Ok(None);
             };
-            Ok(verify_password(&user.password_hash, password).then_some(user))
+            if !verify_password(&user.password_hash, password) {
+                return Ok(None);
+            }
+            Ok(Some(if is_legacy_hash(&user.password_hash) {
+                self.upgrade_hash(user, password)
+            } else {
+                user
+            }))
         };
         let shared = self
             .cache
@@ -192,10 +210,42 @@ impl Accounts {
         }
     }
 
+    /// Replaces the bcrypt hash of `user` (whose password was just verified) with an
+    /// argon2id one. A failure only means the next login re-hashes again, so it is
+    /// logged and the login goes on.
+    fn upgrade_hash(&self, mut user: User, password: &str) -> User {
+        let new = match hash_password(password) {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::warn!(user = %user.username, error = %e, "re-hashing a bcrypt password failed");
+                return user;
+            }
+        };
+        let (id, old) = (user.id, user.password_hash.clone());
+        match self
+            .store
+            .run_blocking(|c| users::replace_password_hash(c, id, &old, &new))
+        {
+            Ok(true) => {
+                tracing::info!(user = %user.username, "bcrypt password hash replaced by argon2id");
+                user.password_hash = new;
+            }
+            // The password changed meanwhile: that change wins.
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(user = %user.username, error = %e, "storing the re-hashed password failed")
+            }
+        }
+        user
+    }
+
     /// Creates an account after validating its name and password.
     pub async fn create(&self, spec: AccountSpec) -> Result<User, AccountError> {
         validate_username(&spec.username)?;
         validate_password(&spec.password)?;
+        if let Some(t) = spec.expires_at {
+            validate_expiry(t)?;
+        }
         let store = self.store.clone();
         let user = tokio::task::spawn_blocking(move || {
             let hash = hash_password(&spec.password)?;
@@ -253,14 +303,23 @@ impl Accounts {
         Ok(self.store.run(|c| users::list(c)).await?)
     }
 
-    /// Creates the bootstrap admin when no enabled admin exists. Returns the password
-    /// when it was generated, so the caller can show it once.
+    /// Creates the bootstrap admin when no enabled admin exists. When one does (a
+    /// restart, or a database moved over with `acextream migrate`), nothing is
+    /// created and `admin.password` has no effect: the answer says which admins
+    /// exist, so the caller can say so.
     pub async fn ensure_bootstrap_admin(
         &self,
         admin: &AdminSettings,
-    ) -> Result<Option<BootstrapAdmin>, AccountError> {
-        if self.store.run(|c| users::count_admins(c)).await? > 0 {
-            return Ok(None);
+    ) -> Result<Bootstrap, AccountError> {
+        let admins: Vec<String> = self
+            .list()
+            .await?
+            .into_iter()
+            .filter(|u| u.is_admin && u.enabled)
+            .map(|u| u.username)
+            .collect();
+        if !admins.is_empty() {
+            return Ok(Bootstrap::Existing { admins });
         }
         let (password, generated) = match &admin.password {
             Some(p) => (p.expose().to_owned(), false),
@@ -285,11 +344,23 @@ impl Accounts {
             ..AccountSpec::default()
         })
         .await?;
-        Ok(Some(BootstrapAdmin {
+        Ok(Bootstrap::Created(BootstrapAdmin {
             username: admin.username.clone(),
             generated_password: generated.then_some(password),
         }))
     }
+}
+
+/// What [`Accounts::ensure_bootstrap_admin`] did.
+#[derive(Debug)]
+pub enum Bootstrap {
+    /// No enabled admin existed: this one was created.
+    Created(BootstrapAdmin),
+    /// Enabled admins exist (their names, sorted): none was created.
+    Existing {
+        /// The enabled admins.
+        admins: Vec<String>,
+    },
 }
 
 /// The admin created at first start.
@@ -315,8 +386,12 @@ pub fn hash_password(password: &str) -> Result<String, AccountError> {
         .map_err(|e| AccountError::Hash(e.to_string()))
 }
 
-/// Whether `password` matches the PHC `hash`; a malformed hash never matches.
+/// Whether `password` matches `hash`: an argon2id PHC string, or a bcrypt hash
+/// moved over from the replaced system. A malformed hash never matches.
 pub fn verify_password(hash: &str, password: &str) -> bool {
+    if is_legacy_hash(hash) {
+        return legacy::verify(hash, password);
+    }
     PasswordHash::new(hash)
         .map(|h| {
             Argon2::default()
@@ -386,6 +461,17 @@ pub fn validate_username(name: &str) -> Result<(), AccountError> {
         )));
     }
     Ok(())
+}
+
+/// Rules for an expiry (epoch seconds): from 1970 through 9999-12-31.
+pub fn validate_expiry(expires_at: i64) -> Result<(), AccountError> {
+    if (1..=MAX_EXPIRES_AT).contains(&expires_at) {
+        Ok(())
+    } else {
+        Err(AccountError::Invalid(
+            "expiry must be between 1970-01-01 and 9999-12-31".into(),
+        ))
+    }
 }
 
 /// Rules for a password.

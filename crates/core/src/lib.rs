@@ -7,6 +7,7 @@ pub mod engine;
 pub mod epg;
 pub mod jobs;
 pub mod logbuf;
+pub mod migrate;
 pub mod redact;
 pub mod runtime_settings;
 pub mod settings;

@@ -35,6 +35,25 @@ pub enum Command {
     Epg(EpgCommand),
     /// Print the effective settings (secrets masked).
     Config,
+    /// Import the replaced system's database (users, categories, channels, sources).
+    Migrate(Migrate),
+}
+
+/// `acextream migrate`
+#[derive(Debug, Args)]
+pub struct Migrate {
+    /// The replaced system's SQLite file (usually data/unified-iptv.db).
+    pub path: PathBuf,
+    /// Only report what would be imported; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Ask the engine (engine.url) whether each bare 40-hex id is a content id or an
+    /// infohash; without it they are kept as content ids.
+    #[arg(long)]
+    pub ask_engine: bool,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `acextream user …`

@@ -13,7 +13,9 @@ use acextream_core::store::Store;
 use acextream_core::store::sources::SourceInput;
 use anyhow::{Context, bail};
 
-use crate::cli::{ChannelCommand, Cli, Command, EpgCommand, SourceCommand, UserAdd, UserCommand};
+use crate::cli::{
+    ChannelCommand, Cli, Command, EpgCommand, Migrate, SourceCommand, UserAdd, UserCommand,
+};
 use crate::{logging, startup};
 
 /// Runs the parsed command line.
@@ -38,7 +40,39 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             let (runtime, catalogue) = catalogue(&settings)?;
             runtime.block_on(import_guide(&catalogue, &source))
         }
+        Command::Migrate(m) => migrate(&settings, m),
     }
+}
+
+/// `acextream migrate PATH`: one transaction, then the summary on standard output.
+fn migrate(settings: &Settings, m: Migrate) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let engine = if m.ask_engine {
+        Some(EngineClient::new(&settings.engine)?)
+    } else {
+        None
+    };
+    let opts = acextream_core::migrate::Options {
+        dry_run: m.dry_run,
+        time_zone: settings.time_zone(),
+        engine,
+    };
+    let summary = runtime
+        .block_on(acextream_core::migrate::migrate(
+            &m.path,
+            &settings.database.path,
+            opts,
+        ))
+        .with_context(|| format!("migrating {}", m.path.display()))?;
+    if m.json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        print!("{summary}");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn serve(settings: Settings) -> anyhow::Result<ExitCode> {

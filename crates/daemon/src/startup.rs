@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use acextream_core::accounts::Accounts;
+use acextream_core::accounts::{Accounts, Bootstrap};
 use acextream_core::catalogue::Catalogue;
 use acextream_core::catalogue::check::Checker;
 use acextream_core::engine::EngineClient;
@@ -57,8 +57,9 @@ impl Application {
         let settings = Arc::new(settings);
 
         let accounts = Accounts::new(store.clone());
-        if let Some(admin) = accounts.ensure_bootstrap_admin(&settings.admin).await? {
-            announce_admin(&admin);
+        match accounts.ensure_bootstrap_admin(&settings.admin).await? {
+            Bootstrap::Created(admin) => announce_admin(&admin),
+            Bootstrap::Existing { admins } => existing_admins(&settings.admin, &admins),
         }
 
         let engine = EngineClient::new(&settings.engine)?;
@@ -216,6 +217,29 @@ fn announce_admin(admin: &acextream_core::accounts::BootstrapAdmin) {
         None => {
             tracing::info!(user = %admin.username, "bootstrap admin created with the configured password")
         }
+    }
+}
+
+/// Admins exist (a restart, or a database moved over with `acextream migrate`), so no
+/// bootstrap admin was made. When the configured admin is not among them, its
+/// password (`ACEXTREAM_ADMIN__PASSWORD`) opens nothing: say so, or the operator is
+/// left wondering why that login fails.
+fn existing_admins(admin: &acextream_core::settings::AdminSettings, admins: &[String]) {
+    if admins.contains(&admin.username) {
+        tracing::debug!(user = %admin.username, "bootstrap admin exists");
+        return;
+    }
+    let names = admins.join(",");
+    if admin.password.is_some() {
+        tracing::warn!(
+            admins = %names,
+            bootstrap = %admin.username,
+            "admins already exist, so no bootstrap admin was created and \
+             ACEXTREAM_ADMIN__PASSWORD (admin.password) has no effect; log in as one of them \
+             or add one with `acextream user add NAME --admin`"
+        );
+    } else {
+        tracing::info!(admins = %names, "admins already exist: no bootstrap admin created");
     }
 }
 

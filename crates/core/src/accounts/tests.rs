@@ -114,11 +114,9 @@ async fn duplicate_and_hostile_names_are_refused_with_a_reason() {
 async fn bootstrap_admin_is_created_once_with_a_generated_password() {
     let (_d, acc) = accounts();
     let admin = AdminSettings::default();
-    let made = acc
-        .ensure_bootstrap_admin(&admin)
-        .await
-        .unwrap()
-        .expect("created");
+    let Bootstrap::Created(made) = acc.ensure_bootstrap_admin(&admin).await.unwrap() else {
+        panic!("created");
+    };
     let pw = made.generated_password.expect("generated");
     assert_eq!(pw.len(), 20);
     let login = acc
@@ -129,7 +127,10 @@ async fn bootstrap_admin_is_created_once_with_a_generated_password() {
         .expect("admin logs in");
     assert!(login.is_admin);
     assert!(
-        acc.ensure_bootstrap_admin(&admin).await.unwrap().is_none(),
+        matches!(
+            acc.ensure_bootstrap_admin(&admin).await.unwrap(),
+            Bootstrap::Existing { admins } if admins == ["admin"]
+        ),
         "only once"
     );
 }
@@ -141,11 +142,9 @@ async fn bootstrap_admin_uses_the_configured_password() {
         username: "root".into(),
         password: Some(Secret::new("configured")),
     };
-    let made = acc
-        .ensure_bootstrap_admin(&admin)
-        .await
-        .unwrap()
-        .expect("created");
+    let Bootstrap::Created(made) = acc.ensure_bootstrap_admin(&admin).await.unwrap() else {
+        panic!("created");
+    };
     assert!(made.generated_password.is_none());
     assert!(
         acc.login("root", "configured")
@@ -154,4 +153,129 @@ async fn bootstrap_admin_uses_the_configured_password() {
             .active()
             .is_some()
     );
+}
+
+#[tokio::test]
+async fn an_existing_admin_of_another_name_means_no_bootstrap_admin() {
+    let (_d, acc) = accounts();
+    acc.create(AccountSpec {
+        is_admin: true,
+        ..spec("boss", "boss-pw")
+    })
+    .await
+    .unwrap();
+    let admin = AdminSettings {
+        username: "admin".into(),
+        password: Some(Secret::new("configured")),
+    };
+    let outcome = acc.ensure_bootstrap_admin(&admin).await.unwrap();
+    assert!(
+        matches!(&outcome, Bootstrap::Existing { admins } if admins == &["boss"]),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        acc.login("admin", "configured").await.unwrap(),
+        Login::Denied,
+        "the configured password has no effect"
+    );
+}
+
+/// A user row as `acextream migrate` writes it: the bcrypt hash of the old system.
+async fn legacy_user(acc: &Accounts, name: &str, password: &str) -> String {
+    let hash = bcrypt::hash(password, 4).unwrap();
+    let new = users::NewUser {
+        username: name.into(),
+        password_hash: hash.clone(),
+        max_connections: 1,
+        ..users::NewUser::default()
+    };
+    acc.store()
+        .run(move |c| users::insert(c, &new))
+        .await
+        .unwrap();
+    hash
+}
+
+async fn stored_hash(acc: &Accounts, name: &str) -> String {
+    let name = name.to_owned();
+    acc.store()
+        .run(move |c| users::by_name(c, &name))
+        .await
+        .unwrap()
+        .unwrap()
+        .password_hash
+}
+
+#[tokio::test]
+async fn a_bcrypt_account_logs_in_and_is_re_hashed_to_argon2id_on_the_first_success() {
+    let (_d, acc) = accounts();
+    let bcrypt_hash = legacy_user(&acc, "old", "old-pass").await;
+    assert_eq!(acc.login("old", "wrong").await.unwrap(), Login::Denied);
+    assert_eq!(
+        stored_hash(&acc, "old").await,
+        bcrypt_hash,
+        "a failed login changes nothing"
+    );
+    let user = acc
+        .login("old", "old-pass")
+        .await
+        .unwrap()
+        .active()
+        .unwrap();
+    assert!(user.password_hash.starts_with("$argon2id$"));
+    let stored = stored_hash(&acc, "old").await;
+    assert!(stored.starts_with("$argon2id$"), "{stored}");
+    // The new hash works on its own, without the cache.
+    acc.forget("old");
+    assert!(
+        acc.login("old", "old-pass")
+            .await
+            .unwrap()
+            .active()
+            .is_some()
+    );
+    assert_eq!(acc.login("old", "wrong").await.unwrap(), Login::Denied);
+}
+
+#[tokio::test]
+async fn a_re_hash_never_undoes_a_password_change_made_meanwhile() {
+    let (_d, acc) = accounts();
+    let bcrypt_hash = legacy_user(&acc, "old", "old-pass").await;
+    let changed = hash_password("new-pass").unwrap();
+    let c2 = changed.clone();
+    acc.store()
+        .run(move |c| users::set_password_hash(c, "old", &c2))
+        .await
+        .unwrap();
+    let replaced = acc
+        .store()
+        .run(move |c| {
+            let id = users::by_name(c, "old")?.unwrap().id;
+            users::replace_password_hash(c, id, &bcrypt_hash, "$argon2id$stale")
+        })
+        .await
+        .unwrap();
+    assert!(!replaced);
+    assert_eq!(stored_hash(&acc, "old").await, changed);
+}
+
+#[tokio::test]
+async fn absurd_expiries_are_refused() {
+    let (_d, acc) = accounts();
+    for bad in [0, -1, MAX_EXPIRES_AT + 1, i64::MAX] {
+        let err = acc
+            .create(AccountSpec {
+                expires_at: Some(bad),
+                ..spec("x", "pw")
+            })
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("9999-12-31"), "{bad}: {err}");
+    }
+    acc.create(AccountSpec {
+        expires_at: Some(MAX_EXPIRES_AT),
+        ..spec("x", "pw")
+    })
+    .await
+    .unwrap();
 }

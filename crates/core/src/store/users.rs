@@ -12,7 +12,8 @@ pub struct User {
     pub id: i64,
     /// Login name (also part of Xtream stream URLs).
     pub username: String,
-    /// argon2id PHC string.
+    /// argon2id PHC string (bcrypt for an account moved over from the replaced
+    /// system that has not logged in since).
     #[serde(skip)]
     pub password_hash: String,
     /// A disabled account cannot log in or play.
@@ -145,6 +146,15 @@ pub fn set_password_hash(c: &Connection, username: &str, hash: &str) -> StoreRes
         0 => Err(StoreError::NotFound(format!("user {username}"))),
         _ => Ok(()),
     }
+}
+
+/// Replaces the hash of account `id` only while it is still `old`, so a re-hash at
+/// login never undoes a password change made meanwhile. Whether it replaced it.
+pub fn replace_password_hash(c: &Connection, id: i64, old: &str, new: &str) -> StoreResult<bool> {
+    Ok(c.execute(
+        "UPDATE users SET password_hash = ?3 WHERE id = ?1 AND password_hash = ?2",
+        params![id, old, new],
+    )? > 0)
 }
 
 /// How many enabled admin accounts exist.

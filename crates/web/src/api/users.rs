@@ -1,6 +1,10 @@
 //! `/api/users*`: accounts for admins — list, create, edit (password reset
 //! included), delete, the player links of an account and its open streams.
 //!
+//! The replaced system's field names are accepted too (`is_active` for `enabled`,
+//! `expiry_date` for `expires`; `email` is accepted and ignored), so its admin
+//! scripts keep working.
+//!
 //! Every change drops the account from the login cache at once
 //! ([`acextream_core::accounts::Accounts::forget`]), so a reset password or a
 //! disabled account stops working on the very next request, not after the cache's TTL.
@@ -8,7 +12,7 @@
 mod links;
 mod streams;
 
-use acextream_core::accounts::{AccountSpec, validate_password, validate_username};
+use acextream_core::accounts::{AccountSpec, MAX_EXPIRES_AT, validate_password, validate_username};
 use acextream_core::store::users::{self, User, UserEdit};
 use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
@@ -29,6 +33,10 @@ const FIELDS: &[&str] = &[
     "is_trial",
     "notes",
     "enabled",
+    // The replaced system's names.
+    "is_active",
+    "expiry_date",
+    "email",
 ];
 
 /// Registers the user routes.
@@ -87,7 +95,7 @@ fn parse_expires(v: &Value, tz: &jiff::tz::TimeZone) -> Result<Option<i64>, ApiE
     };
     let text = match v {
         Value::Null => return Ok(None),
-        Value::Number(n) => return n.as_i64().filter(|t| *t > 0).map(Some).ok_or_else(bad),
+        Value::Number(n) => return n.as_i64().ok_or_else(bad).and_then(in_range).map(Some),
         Value::String(s) => s.trim(),
         _ => return Err(bad()),
     };
@@ -97,19 +105,63 @@ fn parse_expires(v: &Value, tz: &jiff::tz::TimeZone) -> Result<Option<i64>, ApiE
     if text.bytes().all(|b| b.is_ascii_digit()) {
         return text
             .parse::<i64>()
-            .ok()
-            .filter(|t| *t > 0)
-            .map(Some)
-            .ok_or_else(bad);
+            .map_err(|_| out_of_range())
+            .and_then(in_range)
+            .map(Some);
     }
     if let Ok(date) = text.parse::<jiff::civil::Date>() {
-        let next = date.tomorrow().map_err(|_| bad())?;
+        let next = date.tomorrow().map_err(|_| out_of_range())?;
         let start = next.to_zoned(tz.clone()).map_err(|_| bad())?;
-        return Ok(Some(start.timestamp().as_second()));
+        return in_range(start.timestamp().as_second()).map(Some);
     }
     text.parse::<jiff::Timestamp>()
-        .map(|t| Some(t.as_second()))
         .map_err(|_| bad())
+        .and_then(|t| in_range(t.as_second()))
+        .map(Some)
+}
+
+fn out_of_range() -> ApiError {
+    invalid("expires", "must be between 1970-01-01 and 9999-12-31")
+}
+
+/// An expiry far outside any real date would read as "never expires" in the view
+/// (and i64::MAX cannot be shown as a date at all): refuse it.
+fn in_range(t: i64) -> Result<i64, ApiError> {
+    if (1..=MAX_EXPIRES_AT).contains(&t) {
+        Ok(t)
+    } else {
+        Err(out_of_range())
+    }
+}
+
+/// The replaced system's `expiry_date`: null or "" (never), or an ISO date or
+/// date-time (naive means UTC) at which the account stops; stored as ours, the
+/// first second after the last day it works in `server.timezone`.
+fn parse_expiry_date(v: &Value, tz: &jiff::tz::TimeZone) -> Result<Option<i64>, ApiError> {
+    match v {
+        Value::Null => Ok(None),
+        Value::String(s) if s.trim().is_empty() => Ok(None),
+        Value::String(s) => acextream_core::migrate::legacy_expiry(s, tz)
+            .map(Some)
+            .map_err(|e| invalid("expiry_date", &e)),
+        _ => Err(invalid(
+            "expiry_date",
+            "must be an ISO date or date-time, or null",
+        )),
+    }
+}
+
+/// One of two spellings of a field, never both.
+fn either<T>(
+    f: &Fields,
+    ours: &str,
+    theirs: &str,
+    read: impl Fn(&Fields, &str) -> Result<Option<T>, ApiError>,
+) -> Result<Option<T>, ApiError> {
+    match (read(f, ours)?, read(f, theirs)?) {
+        (Some(_), Some(_)) => Err(invalid(ours, &format!("give {ours} or {theirs}, not both"))),
+        (a, b) => Ok(a.or(b)),
+    }
 }
 
 /// The account edits of a body (everything but the password).
@@ -118,13 +170,25 @@ fn edit_of(f: &Fields, tz: &jiff::tz::TimeZone) -> Result<UserEdit, ApiError> {
     if let Some(name) = &username {
         validate_username(name)?;
     }
+    // The replaced system sent an e-mail address; acextream has no use for it.
+    if !matches!(f.raw("email"), None | Some(Value::Null | Value::String(_))) {
+        return Err(invalid("email", "must be a string"));
+    }
+    let expires_at = either(f, "expires", "expiry_date", |f, name| {
+        f.raw(name)
+            .map(|v| match name {
+                "expires" => parse_expires(v, tz),
+                _ => parse_expiry_date(v, tz),
+            })
+            .transpose()
+    })?;
     Ok(UserEdit {
         username,
-        enabled: f.bool("enabled")?,
+        enabled: either(f, "enabled", "is_active", Fields::bool)?,
         is_admin: f.bool("is_admin")?,
         is_trial: f.bool("is_trial")?,
         max_connections: f.count("max_connections", MAX_CONNECTIONS)?,
-        expires_at: f.raw("expires").map(|v| parse_expires(v, tz)).transpose()?,
+        expires_at,
         notes: f.string("notes")?,
     })
 }
@@ -264,6 +328,47 @@ mod tests {
         ] {
             let err = parse_expires(&bad, &utc).unwrap_err().to_string();
             assert!(err.starts_with("expires:"), "{err}");
+        }
+    }
+
+    #[test]
+    fn absurd_expiries_are_refused_instead_of_reading_as_never() {
+        let utc = jiff::tz::TimeZone::UTC;
+        assert_eq!(
+            parse_expires(&json!(MAX_EXPIRES_AT), &utc).unwrap(),
+            Some(MAX_EXPIRES_AT)
+        );
+        for bad in [
+            json!(i64::MAX),
+            json!(u64::MAX),
+            json!(0),
+            json!(MAX_EXPIRES_AT + 1),
+            json!(i64::MAX.to_string()),
+            json!("99999999999999999999999"),
+            json!("9999-12-31"),
+            json!("-009999-01-01T00:00:00Z"),
+            json!("1969-12-31T00:00:00Z"),
+        ] {
+            let err = parse_expires(&bad, &utc).unwrap_err().to_string();
+            assert!(err.starts_with("expires:"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_replaced_systems_expiry_date_is_an_instant_the_account_stops_at() {
+        let utc = jiff::tz::TimeZone::UTC;
+        assert_eq!(parse_expiry_date(&json!(null), &utc).unwrap(), None);
+        assert_eq!(
+            parse_expiry_date(&json!("2030-02-01"), &utc).unwrap(),
+            Some(1_896_134_400)
+        );
+        assert_eq!(
+            parse_expiry_date(&json!("2030-02-01T12:00:00"), &utc).unwrap(),
+            Some(1_896_134_400 + 86_400)
+        );
+        for bad in [json!("soon"), json!(5), json!("9999-12-31T12:00:00")] {
+            let err = parse_expiry_date(&bad, &utc).unwrap_err().to_string();
+            assert!(err.starts_with("expiry_date:"), "{bad}: {err}");
         }
     }
 }
