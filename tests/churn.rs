@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use acestream_sim::ts::TsChecker;
-use acestream_sim::{Content, SimConfig, Simulator};
+use acestream_sim::{Content, Fault, SimConfig, Simulator};
 use common::fixture::FixtureServer;
 use common::{ADMIN, Daemon, http};
 use serde_json::{Value, json};
@@ -32,6 +32,8 @@ const SESSIONS: usize = 2000;
 /// cache and per-worker buffer of the daemon exists, before the baseline is taken.
 const WARMUP_SESSIONS: usize = 300;
 const CONCURRENCY: usize = 64;
+/// Channels whose engine playback ends every 1.5 s.
+const DROPPING: [usize; 2] = [6, 15];
 const SEED: u64 = 0x00c4_a2e5_eed0_2026;
 /// No single viewer may take longer than this (a stuck viewer fails the test).
 const VIEWER_TIMEOUT: Duration = Duration::from_secs(20);
@@ -118,13 +120,22 @@ const GARBAGE: [Garbage; 10] = [
 #[derive(Debug, Clone, Copy)]
 enum Kind {
     /// Reads `packets` TS packets (checked contiguous), then hangs up.
-    Normal { packets: u64 },
+    Normal {
+        packets: u64,
+    },
     /// Reads the response head, then nothing for `ms`, then hangs up.
-    Staller { ms: u64, rst: bool },
+    Staller {
+        ms: u64,
+        rst: bool,
+    },
     /// Reads into the body and hangs up inside a chunk of the chunked encoding.
-    MidChunk { rst: bool },
+    MidChunk {
+        rst: bool,
+    },
     /// Sends the request and hangs up before any answer.
-    Impatient { rst: bool },
+    Impatient {
+        rst: bool,
+    },
     Garbage(Garbage),
 }
 
@@ -219,10 +230,7 @@ async fn read_head(s: &mut TcpStream) -> (Option<u16>, String, Vec<u8>) {
     loop {
         if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
             let head = String::from_utf8_lossy(&buf[..end]).into_owned();
-            let status = head
-                .split_whitespace()
-                .nth(1)
-                .and_then(|s| s.parse().ok());
+            let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok());
             return (status, head, buf[end + 4..].to_vec());
         }
         match s.read(&mut chunk).await {
@@ -253,14 +261,19 @@ async fn view(t: Arc<Target>, p: Plan, client: reqwest::Client) -> Result<(), St
                     Err(e) => return Err(format!("body: {e}")),
                 }
             }
-            if c.sync_errors > 0 || !c.is_contiguous() || c.first_pid != Some(0) {
+            // A re-opened engine session starts in the engine's buffer, so around a
+            // re-open the stream may repeat or jump: only packet alignment holds.
+            let whole = c.is_contiguous() || DROPPING.contains(&p.channel);
+            if c.sync_errors > 0 || !whole || c.first_pid != Some(0) {
                 return Err(format!("bad stream: {c:?}"));
             }
             Ok(())
         }
         Kind::Staller { ms, rst } => {
             let mut s = connect(t.public, rst, true).await;
-            s.write_all(&get(&t.path(&p))).await.map_err(|e| e.to_string())?;
+            s.write_all(&get(&t.path(&p)))
+                .await
+                .map_err(|e| e.to_string())?;
             let (status, head, _) = read_head(&mut s).await;
             if status != Some(200) {
                 return Err(format!("staller got {head}"));
@@ -270,7 +283,9 @@ async fn view(t: Arc<Target>, p: Plan, client: reqwest::Client) -> Result<(), St
         }
         Kind::MidChunk { rst } => {
             let mut s = connect(t.public, rst, false).await;
-            s.write_all(&get(&t.path(&p))).await.map_err(|e| e.to_string())?;
+            s.write_all(&get(&t.path(&p)))
+                .await
+                .map_err(|e| e.to_string())?;
             let (status, head, mut body) = read_head(&mut s).await;
             if status != Some(200) || !head.to_ascii_lowercase().contains("chunked") {
                 return Err(format!("mid-chunk viewer got {head}"));
@@ -302,7 +317,9 @@ async fn view(t: Arc<Target>, p: Plan, client: reqwest::Client) -> Result<(), St
         }
         Kind::Impatient { rst } => {
             let mut s = connect(t.public, rst, false).await;
-            s.write_all(&get(&t.path(&p))).await.map_err(|e| e.to_string())?;
+            s.write_all(&get(&t.path(&p)))
+                .await
+                .map_err(|e| e.to_string())?;
             Ok(())
         }
         Kind::Garbage(g) => garbage(&t, &p, g).await,
@@ -319,8 +336,14 @@ async fn garbage(t: &Target, p: &Plan, g: Garbage) -> Result<(), String> {
             Some(400),
         ),
         Garbage::UnknownChannel => (get(&format!("/live/{USER}/{PASS}/987654321.ts")), Some(404)),
-        Garbage::NonNumericChannel => (get(&format!("/live/{USER}/{PASS}/x{stream_id}.ts")), Some(404)),
-        Garbage::Hls => (get(&format!("/live/{USER}/{PASS}/{stream_id}.m3u8")), Some(404)),
+        Garbage::NonNumericChannel => (
+            get(&format!("/live/{USER}/{PASS}/x{stream_id}.ts")),
+            Some(404),
+        ),
+        Garbage::Hls => (
+            get(&format!("/live/{USER}/{PASS}/{stream_id}.m3u8")),
+            Some(404),
+        ),
         Garbage::BadContentId => (
             get(&format!("/ace/getstream?id={}&{auth}", &content_id[..39])),
             Some(400),
@@ -396,7 +419,9 @@ async fn run(t: &Arc<Target>, plans: Vec<Plan>) -> Vec<String> {
 }
 
 fn fd_count(pid: u32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap().count()
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .count()
 }
 
 fn rss_kib(pid: u32) -> u64 {
@@ -449,15 +474,16 @@ async fn quiet(d: &Daemon, sim: &Simulator) -> Quiet {
     let public = common::get_json(d.url("/ace/status")).await;
     let streams = common::get_json(d.mux_url("/ace/streams")).await;
     let list = streams["streams"].as_array().cloned().unwrap_or_default();
-    let user = common::get_json(d.url(&format!(
-        "/player_api.php?username={USER}&password={PASS}"
-    )))
-    .await;
+    let user =
+        common::get_json(d.url(&format!("/player_api.php?username={USER}&password={PASS}"))).await;
     let state = sim.introspect();
     Quiet {
         public_streams: public["streams"].clone(),
         mux_streams: list.len(),
-        viewers: list.iter().map(|s| s["clients"].as_u64().unwrap_or(0) as usize).sum(),
+        viewers: list
+            .iter()
+            .map(|s| s["clients"].as_u64().unwrap_or(0) as usize)
+            .sum(),
         active_cons: user["user_info"]["active_cons"].clone(),
         live_sessions: state.live_sessions().len(),
         sessions: state.sessions.len(),
@@ -474,6 +500,11 @@ async fn settle(d: &Daemon, sim: &Simulator, what: &str) -> Quiet {
         if q.settled() {
             return q;
         }
+        // A second stop never un-happens: no need to wait for the deadline.
+        assert!(
+            q.stops_sent <= q.sessions as u64 && q.stop_calls <= q.sessions as u64,
+            "{what}: more stops than engine sessions: {q:?}"
+        );
         assert!(
             tokio::time::Instant::now() < deadline,
             "{what}: not idle after {SETTLE:?}: {q:?}"
@@ -484,9 +515,21 @@ async fn settle(d: &Daemon, sim: &Simulator, what: &str) -> Quiet {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_thousand_viewers_come_and_go_and_leave_nothing_behind() {
-    // Low bitrate: the point is the joins and leaves, not the bytes.
+    // Low bitrate: the point is the joins and leaves, not the bytes. Some channels
+    // pre-buffer (viewers give up and the grace can run out while a session
+    // starts); some drop their playback every 1.5 s (the multiplexer re-opens,
+    // stopping the broken session in the background).
     let contents: Vec<Content> = (0..CHANNELS)
-        .map(|i| Content::new(&format!("Churn {i:02}")).with_bitrate(500_000))
+        .map(|i| {
+            let c = Content::new(&format!("Churn {i:02}")).with_bitrate(500_000);
+            if DROPPING.contains(&i) {
+                c.with_fault(Fault::Disconnect { at_secs: 1.5 })
+            } else if i % 4 == 1 {
+                c.with_startup_delay(Duration::from_millis(400))
+            } else {
+                c
+            }
+        })
         .collect();
     let sim = Simulator::start(SimConfig::with_catalogue(contents.clone()))
         .await
@@ -512,6 +555,8 @@ async fn two_thousand_viewers_come_and_go_and_leave_nothing_behind() {
             ("ACEXTREAM_MUX__IDLE_GRACE", "1s"),
             ("ACEXTREAM_MUX__STOP_TIMEOUT", "2s"),
             ("ACEXTREAM_MUX__STAT_INTERVAL", "1s"),
+            // The dropping channels re-open as often as they drop.
+            ("ACEXTREAM_MUX__MAX_REOPENS", "1000"),
             // Small rings (about 4 s of these channels): stallers fall behind and
             // skip, and 20 rings are a few MiB, far below the memory margin.
             ("ACEXTREAM_MUX__MAX_CLIENT_LAG_BYTES", "262144"),
@@ -612,11 +657,17 @@ async fn two_thousand_viewers_come_and_go_and_leave_nothing_behind() {
         .iter()
         .filter(|s| s.stop_calls != 1 || !s.stopped)
         .collect();
-    assert!(wrong.is_empty(), "sessions not stopped exactly once: {wrong:#?}");
-    let sessions_opened = common::get_json(d.mux_url("/ace/status")).await["metrics"]
-        ["sessions_opened"]
-        .clone();
-    assert_eq!(sessions_opened, json!(state.sessions.len()), "the mux counted each");
+    assert!(
+        wrong.is_empty(),
+        "sessions not stopped exactly once: {wrong:#?}"
+    );
+    let sessions_opened =
+        common::get_json(d.mux_url("/ace/status")).await["metrics"]["sessions_opened"].clone();
+    assert_eq!(
+        sessions_opened,
+        json!(state.sessions.len()),
+        "the mux counted each"
+    );
 
     // Descriptors and memory come back (polled: sockets close asynchronously).
     let deadline = tokio::time::Instant::now() + SETTLE;
@@ -646,6 +697,9 @@ async fn two_thousand_viewers_come_and_go_and_leave_nothing_behind() {
     let health = http().get(d.url("/health")).send().await.unwrap();
     assert_eq!(health.status(), 200);
     let log = d.drain_log();
+    if std::env::var_os("CHURN_LOG").is_some() {
+        std::fs::write("/tmp/churn-daemon.log", log.join("\n")).unwrap();
+    }
     let panics: Vec<_> = log.iter().filter(|l| l.contains("panick")).collect();
     assert!(panics.is_empty(), "{panics:#?}");
 }
