@@ -34,6 +34,12 @@ const WARMUP_SESSIONS: usize = 300;
 const CONCURRENCY: usize = 64;
 /// Channels whose engine playback ends every 1.5 s.
 const DROPPING: [usize; 2] = [6, 15];
+/// Channels whose getstream the engine answers only after [`SLOW_START`], far
+/// longer than the idle grace: their viewers give up at once, so the grace ends
+/// while getstream is under way and the session the engine hands out afterwards
+/// must still be stopped.
+const SLOW: [usize; 2] = [3, 11];
+const SLOW_START: Duration = Duration::from_secs(5);
 const SEED: u64 = 0x00c4_a2e5_eed0_2026;
 /// No single viewer may take longer than this (a stuck viewer fails the test).
 const VIEWER_TIMEOUT: Duration = Duration::from_secs(20);
@@ -132,8 +138,10 @@ enum Kind {
     MidChunk {
         rst: bool,
     },
-    /// Sends the request and hangs up before any answer.
+    /// Sends the request and hangs up after `ms`, before any answer (when `ms`
+    /// is short or the channel slow to start).
     Impatient {
+        ms: u64,
         rst: bool,
     },
     Garbage(Garbage),
@@ -171,8 +179,23 @@ fn plan(rng: &mut Rng, n: usize) -> Vec<Plan> {
                     rst: rng.coin(),
                 },
                 55..72 => Kind::MidChunk { rst: rng.coin() },
-                72..82 => Kind::Impatient { rst: rng.coin() },
+                72..82 => Kind::Impatient {
+                    ms: rng.range(0, 300),
+                    rst: rng.coin(),
+                },
                 _ => Kind::Garbage(GARBAGE[rng.range(0, GARBAGE.len() as u64) as usize]),
+            };
+            // Nobody waits for a slow channel: players give up before it starts.
+            let kind = match kind {
+                Kind::Normal { .. } | Kind::Staller { .. } | Kind::MidChunk { .. }
+                    if SLOW.contains(&channel) =>
+                {
+                    Kind::Impatient {
+                        ms: rng.range(0, 300),
+                        rst: rng.coin(),
+                    }
+                }
+                k => k,
             };
             Plan {
                 kind,
@@ -181,6 +204,42 @@ fn plan(rng: &mut Rng, n: usize) -> Vec<Plan> {
             }
         })
         .collect()
+}
+
+/// A loopback relay in front of the engine at `engine` that holds each connection
+/// whose first request is a getstream naming one of `slow` for [`SLOW_START`].
+async fn slow_getstream(engine: SocketAddr, slow: Vec<String>) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let slow = Arc::new(slow);
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let slow = slow.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match client.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let line = String::from_utf8_lossy(&head);
+                let line = line.lines().next().unwrap_or_default();
+                if line.starts_with("GET /ace/getstream") && slow.iter().any(|id| line.contains(id))
+                {
+                    tokio::time::sleep(SLOW_START).await;
+                }
+                let Ok(mut upstream) = TcpStream::connect(engine).await else {
+                    return;
+                };
+                if upstream.write_all(&head).await.is_ok() {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                }
+            });
+        }
+    });
+    addr
 }
 
 /// What the viewers need to know about the daemon.
@@ -315,11 +374,12 @@ async fn view(t: Arc<Target>, p: Plan, client: reqwest::Client) -> Result<(), St
             }
             Ok(())
         }
-        Kind::Impatient { rst } => {
+        Kind::Impatient { ms, rst } => {
             let mut s = connect(t.public, rst, false).await;
             s.write_all(&get(&t.path(&p)))
                 .await
                 .map_err(|e| e.to_string())?;
+            tokio::time::sleep(Duration::from_millis(ms)).await;
             Ok(())
         }
         Kind::Garbage(g) => garbage(&t, &p, g).await,
@@ -518,7 +578,8 @@ async fn two_thousand_viewers_come_and_go_and_leave_nothing_behind() {
     // Low bitrate: the point is the joins and leaves, not the bytes. Some channels
     // pre-buffer (viewers give up and the grace can run out while a session
     // starts); some drop their playback every 1.5 s (the multiplexer re-opens,
-    // stopping the broken session in the background).
+    // stopping the broken session in the background); on some (SLOW) the engine
+    // answers getstream late, behind a relay.
     let contents: Vec<Content> = (0..CHANNELS)
         .map(|i| {
             let c = Content::new(&format!("Churn {i:02}")).with_bitrate(500_000);
@@ -545,7 +606,11 @@ async fn two_thousand_viewers_come_and_go_and_leave_nothing_behind() {
     lists.serve(200, m3u, None);
 
     let dir = tempfile::tempdir().unwrap();
-    let engine = sim.url();
+    let slow = SLOW
+        .iter()
+        .map(|&i| contents[i].content_id.clone())
+        .collect();
+    let engine = format!("http://{}", slow_getstream(sim.addr(), slow).await);
     let d = Daemon::start(
         dir.path(),
         &[
@@ -620,7 +685,14 @@ async fn two_thousand_viewers_come_and_go_and_leave_nothing_behind() {
     let mut warmup = plan(&mut rng, WARMUP_SESSIONS);
     for (i, p) in warmup.iter_mut().take(CHANNELS).enumerate() {
         *p = Plan {
-            kind: Kind::Normal { packets: 100 },
+            kind: if SLOW.contains(&i) {
+                Kind::Impatient {
+                    ms: 200,
+                    rst: false,
+                }
+            } else {
+                Kind::Normal { packets: 100 }
+            },
             channel: i,
             xtream: i % 2 == 0,
         };
@@ -702,4 +774,60 @@ async fn two_thousand_viewers_come_and_go_and_leave_nothing_behind() {
     }
     let panics: Vec<_> = log.iter().filter(|l| l.contains("panick")).collect();
     assert!(panics.is_empty(), "{panics:#?}");
+}
+
+/// A player that hangs up (FIN or RST) while its channel is still starting leaves
+/// the multiplexer at once: it holds no viewer place, no connection slot, and the
+/// engine session it started is stopped after the grace, not whenever the engine
+/// would have finished pre-buffering.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_player_that_hangs_up_while_its_channel_starts_is_gone_at_once() {
+    // The engine would pre-buffer for longer than this test may take.
+    let ch = Content::new("Never ready").with_startup_delay(Duration::from_secs(120));
+    let sim = Simulator::start(SimConfig::with_catalogue(vec![ch.clone()]))
+        .await
+        .unwrap();
+    let app = common::TestApp::start(&sim.url(), |s| {
+        s.mux.idle_grace = Duration::from_millis(300);
+        s.mux.response_timeout = Duration::from_secs(120);
+    })
+    .await;
+    app.add_user(USER, PASS, 0).await;
+    let path = format!(
+        "/ace/getstream?id={}&username={USER}&password={PASS}",
+        ch.content_id
+    );
+    for (round, rst) in [false, true].into_iter().enumerate() {
+        let mut s = connect(app.public, rst, false).await;
+        s.write_all(&get(&path)).await.unwrap();
+        // The channel is starting and this player is its viewer.
+        let joined = common::eventually(Duration::from_secs(10), async || {
+            let v = common::get_json(app.mux_url("/ace/streams")).await;
+            v["streams"][0]["clients"] == 1
+        })
+        .await;
+        assert!(joined, "the player joined the starting channel");
+        drop(s);
+        let released = common::eventually(Duration::from_secs(10), async || {
+            let v = common::get_json(app.mux_url("/ace/streams")).await;
+            let state = sim.introspect();
+            v["streams"] == json!([])
+                && state.sessions.len() == round + 1
+                && state
+                    .sessions
+                    .iter()
+                    .all(|s| s.stopped && s.stop_calls == 1)
+        })
+        .await;
+        assert!(
+            released,
+            "rst={rst}: the player is still counted, or its session was not stopped: {} {:?}",
+            common::get_json(app.mux_url("/ace/streams")).await,
+            sim.introspect().sessions
+        );
+        let user =
+            common::get_json(app.url(&format!("/player_api.php?username={USER}&password={PASS}")))
+                .await;
+        assert_eq!(user["user_info"]["active_cons"], "0", "its slot is free");
+    }
 }
