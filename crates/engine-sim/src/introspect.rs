@@ -32,6 +32,10 @@ pub struct SessionInfo {
     pub bytes_sent: u64,
     /// Stopped by a stop command, a policy, or a restart.
     pub stopped: bool,
+    /// `method=stop` commands addressed to this session, before or after it
+    /// stopped: a proxy that stops each session exactly once leaves 1 here.
+    #[serde(default)]
+    pub stop_calls: u64,
     /// Creation time, milliseconds since the Unix epoch.
     pub started_at_ms: u64,
 }

@@ -21,6 +21,8 @@ pub(crate) struct Session {
     started_at_ms: u64,
     readers: AtomicUsize,
     bytes_sent: AtomicU64,
+    /// Stop commands received for this session (see `SessionInfo::stop_calls`).
+    stop_calls: AtomicU64,
     /// `true` once stopped; a watch so every reader wakes at once.
     stopped: watch::Sender<bool>,
     /// Reader generation: bumping it ends every reader opened before.
@@ -41,6 +43,7 @@ impl Session {
             started_at_ms,
             readers: AtomicUsize::new(0),
             bytes_sent: AtomicU64::new(0),
+            stop_calls: AtomicU64::new(0),
             stopped: watch::Sender::new(false),
             kick: watch::Sender::new(0),
         }
@@ -57,6 +60,11 @@ impl Session {
             tracing::info!(session = %self.id, pid = %self.pid, content = %self.content.content.name, "session stopped");
         }
         !was
+    }
+
+    /// Counts a stop command addressed to this session (whatever its state).
+    pub fn count_stop_call(&self) {
+        self.stop_calls.fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn stop_signal(&self) -> watch::Receiver<bool> {
@@ -104,6 +112,7 @@ impl Session {
             readers: self.readers(),
             bytes_sent: self.bytes_sent(),
             stopped: self.is_stopped(),
+            stop_calls: self.stop_calls.load(Ordering::Relaxed),
             started_at_ms: self.started_at_ms,
         }
     }

@@ -116,6 +116,7 @@ impl Mux {
             settings: self.settings.clone(),
             params: params.to_vec(),
             metrics: self.metrics.clone(),
+            tasks: self.tasks.clone(),
         };
         let mux = self.clone();
         self.tasks

@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 use acextream_core::engine::{EngineClient, EngineError, EngineSession};
 use acextream_core::settings::MuxSettings;
 use futures_util::StreamExt;
+use tokio::sync::oneshot;
 use tokio::time::timeout;
+use tokio_util::task::TaskTracker;
 
 use crate::hub::{Hub, Phase, StartError};
 use crate::metrics::Metrics;
@@ -34,6 +36,11 @@ enum Outcome {
 /// the re-open budget afresh.
 const HEALTHY_AFTER: Duration = Duration::from_secs(30);
 
+/// How long past the start deadline an abandoned getstream may still answer (its
+/// session is then stopped); after that the request is dropped. An engine that has
+/// not answered by then is not going to.
+const ABANDONED_START_BOUND: Duration = Duration::from_secs(60);
+
 /// Everything the upstream task needs.
 pub(crate) struct Upstream {
     pub hub: Arc<Hub>,
@@ -41,6 +48,72 @@ pub(crate) struct Upstream {
     pub settings: Arc<MuxSettings>,
     pub params: Vec<(String, String)>,
     pub metrics: Arc<Metrics>,
+    /// The mux's task tracker: starts and stops in flight are waited for at shutdown.
+    pub tasks: TaskTracker,
+}
+
+/// Sends engine stops; cheap to clone, so a stop can run in a task of its own.
+#[derive(Clone)]
+struct Stopper {
+    engine: EngineClient,
+    metrics: Arc<Metrics>,
+    bound: Duration,
+    key: String,
+}
+
+impl Stopper {
+    /// Sends the engine `stop`, bounded: a hanging engine costs only the task that
+    /// awaits it. The future owns what it needs.
+    fn stop(&self, session: EngineSession) -> impl Future<Output = ()> + Send + use<> {
+        let Stopper {
+            engine,
+            metrics,
+            bound,
+            key,
+        } = self.clone();
+        async move {
+            metrics.sessions_stopped.inc();
+            match timeout(bound, engine.stop(&session.command_url)).await {
+                Ok(Ok(())) => tracing::info!(stream = key, "engine session stopped"),
+                Ok(Err(e)) => tracing::warn!(stream = key, error = %e, "engine stop failed"),
+                Err(_) => tracing::warn!(stream = key, "engine stop timed out"),
+            }
+        }
+    }
+}
+
+/// A session the engine handed out that is not in the hub yet. If it is dropped
+/// unclaimed — nobody waited for the answer any more: the start deadline passed,
+/// or the hub ended (idle grace, admin stop, shutdown) while getstream was under
+/// way — it is stopped in the background; the engine would otherwise keep it
+/// running, and downloading, with nobody left to stop it.
+struct Unclaimed {
+    session: Option<EngineSession>,
+    stopper: Stopper,
+    tasks: TaskTracker,
+}
+
+impl Unclaimed {
+    fn claim(mut self) -> Option<EngineSession> {
+        self.session.take()
+    }
+}
+
+impl Drop for Unclaimed {
+    fn drop(&mut self) {
+        let Some(session) = self.session.take() else {
+            return;
+        };
+        tracing::info!(
+            stream = self.stopper.key,
+            session = %session.playback_session_id,
+            "engine answered a start nobody waits for any more; stopping its session"
+        );
+        // Dropped outside a runtime only when the process is going down anyway.
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            self.tasks.spawn_on(self.stopper.stop(session), &rt);
+        }
+    }
 }
 
 impl Upstream {
@@ -69,20 +142,53 @@ impl Upstream {
         }
     }
 
-    /// Sends the engine `stop`, bounded by `stop_timeout`; a hanging engine costs
-    /// only the task that awaits it. The future owns what it needs, so a broken
-    /// session can be stopped in the background while the re-open goes on.
-    fn stop(&self, session: EngineSession) -> impl Future<Output = ()> + Send + 'static {
-        let (engine, metrics) = (self.engine.clone(), self.metrics.clone());
-        let (bound, key) = (self.settings.stop_timeout, self.hub.key.value().to_owned());
-        async move {
-            metrics.sessions_stopped.inc();
-            match timeout(bound, engine.stop(&session.command_url)).await {
-                Ok(Ok(())) => tracing::info!(stream = key, "engine session stopped"),
-                Ok(Err(e)) => tracing::warn!(stream = key, error = %e, "engine stop failed"),
-                Err(_) => tracing::warn!(stream = key, "engine stop timed out"),
-            }
+    /// Sends the engine `stop`, bounded by `stop_timeout`; the future owns what it
+    /// needs, so a broken session can be stopped in the background while the
+    /// re-open goes on.
+    fn stop(&self, session: EngineSession) -> impl Future<Output = ()> + Send + use<> {
+        self.stopper().stop(session)
+    }
+
+    fn stopper(&self) -> Stopper {
+        Stopper {
+            engine: self.engine.clone(),
+            metrics: self.metrics.clone(),
+            bound: self.settings.stop_timeout,
+            key: self.hub.key.value().to_owned(),
         }
+    }
+
+    /// Asks the engine for a session in a task of its own, so that giving up on
+    /// the answer (the deadline, or the hub ending and dropping this side) does not
+    /// cancel a request the engine may already be acting on: whatever session it
+    /// hands out later arrives as an [`Unclaimed`], which stops it if nobody
+    /// takes it.
+    fn start_session(&self) -> oneshot::Receiver<Result<Unclaimed, EngineError>> {
+        let (tx, rx) = oneshot::channel();
+        let (engine, key, params) = (
+            self.engine.clone(),
+            self.hub.key.clone(),
+            self.params.clone(),
+        );
+        let (stopper, tasks) = (self.stopper(), self.tasks.clone());
+        let bound = self.settings.response_timeout + ABANDONED_START_BOUND;
+        self.tasks.spawn(async move {
+            let result = match timeout(bound, engine.start(&key, &params)).await {
+                Ok(r) => r,
+                Err(_) => Err(EngineError::Timeout),
+            };
+            let result = result.map(|session| {
+                stopper.metrics.sessions_opened.inc();
+                Unclaimed {
+                    session: Some(session),
+                    stopper,
+                    tasks,
+                }
+            });
+            // Nobody waiting: dropping the answer stops its session.
+            let _ = tx.send(result);
+        });
+        rx
     }
 
     /// Opens engine sessions and feeds their bytes to the hub until re-opens run out.
@@ -102,8 +208,9 @@ impl Upstream {
                 failures = 0;
             }
             if let Some(old) = self.hub.lock().session.take() {
-                // Stop the broken session in the background: the re-open must not wait.
-                tokio::spawn(self.stop(old));
+                // Stop the broken session in the background: the re-open must not
+                // wait (tracked, so shutdown still waits for the stop).
+                self.tasks.spawn(self.stop(old));
             }
             failures += 1;
             if failures > self.settings.max_reopens {
@@ -134,13 +241,16 @@ impl Upstream {
     async fn open_and_read(&self, delivered_before: bool) -> Result<(bool, String), StartError> {
         let deadline = tokio::time::Instant::now() + self.settings.response_timeout;
         let key = &self.hub.key;
-        let session =
-            match tokio::time::timeout_at(deadline, self.engine.start(key, &self.params)).await {
-                Ok(Ok(s)) => s,
-                Ok(Err(EngineError::Timeout)) | Err(_) => return Err(StartError::Timeout),
-                Ok(Err(e)) => return Err(StartError::Engine(e.to_string())),
-            };
-        self.metrics.sessions_opened.inc();
+        let session = match tokio::time::timeout_at(deadline, self.start_session()).await {
+            Ok(Ok(Ok(s))) => s.claim(),
+            // The start task ended without answering: only at runtime shutdown.
+            Ok(Err(_)) => None,
+            Ok(Ok(Err(EngineError::Timeout))) | Err(_) => return Err(StartError::Timeout),
+            Ok(Ok(Err(e))) => return Err(StartError::Engine(e.to_string())),
+        };
+        let Some(session) = session else {
+            return Err(StartError::Ended);
+        };
         tracing::info!(
             stream = key.value(),
             kind = key.param(),

@@ -60,6 +60,10 @@ pub fn server(state: AppState, listener: TcpListener) -> std::io::Result<Server>
     })
     .listen(listener)?
     .disable_signals()
+    // A player that hangs up while its channel starts must leave at once, not once
+    // the engine answered: without this a FIN only marks the read side closed and
+    // the waiting handler (and the viewer it holds in the multiplexer) lives on.
+    .h1_allow_half_closed(false)
     // Live streams never finish on their own: a drain must be bounded.
     .shutdown_timeout(settings.server.shutdown_timeout.as_secs().max(1));
     if settings.server.workers > 0 {

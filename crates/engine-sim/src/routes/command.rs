@@ -14,6 +14,11 @@ pub(crate) fn command(inner: &Arc<Inner>, ih: &str, sid: &str, q: &Query) -> Res
     match q.get("method") {
         Some("stop") => {
             inner.state.count_stop_call();
+            // Counted on the session even when it is already stopped: a second
+            // stop of the same session is what a churn test must catch.
+            if let Some(s) = inner.state.session(sid) {
+                s.count_stop_call();
+            }
             match live_session(inner, ih, sid) {
                 Some(s) if s.stop() => response_ok("ok".into()),
                 _ => response_err(ERR_SESSION),
