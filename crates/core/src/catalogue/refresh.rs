@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::sources::{Entry, StreamRef};
 use crate::store::channels::{self, Channel, MANUAL, split_stream};
-use crate::store::{StoreResult, now_epoch};
+use crate::store::{StoreResult, immediate, now_epoch};
 
 /// What one refresh changed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -37,7 +37,7 @@ pub fn apply(
     entries: &[Entry],
     skipped: usize,
 ) -> StoreResult<RefreshReport> {
-    let tx = conn.transaction()?;
+    let tx = immediate(conn)?;
     let mut report = RefreshReport {
         skipped,
         ..RefreshReport::default()

@@ -112,5 +112,5 @@ fn a_database_from_a_newer_version_is_refused() {
 }
 
 fn migrations_len() -> i64 {
-    2
+    3
 }
