@@ -34,3 +34,8 @@ INSERT INTO epg_channels_v3 (source_id, generation, xmltv_id, display_name, icon
     SELECT source_id, 0, xmltv_id, display_name, icon FROM epg_channels;
 DROP TABLE epg_channels;
 ALTER TABLE epg_channels_v3 RENAME TO epg_channels;
+
+-- A channel refresh looks every listed stream up, in one write transaction; plain
+-- http streams had no index, so a list of 10,000 of them scanned the table 10,000
+-- times (5 s in a debug build, other writers waiting all along).
+CREATE INDEX channels_direct_url ON channels(direct_url);
