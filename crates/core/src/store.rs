@@ -1,6 +1,10 @@
 //! The SQLite store: a small pool of connections in WAL mode, foreign keys on,
 //! migrations embedded in the binary and applied at open.
 //!
+//! Every transaction that writes begins with [`immediate`] (`BEGIN IMMEDIATE`, in
+//! this process's queue of writers, see [`write`]): a deferred transaction that
+//! reads and then writes is refused at once while another connection writes.
+//!
 //! rusqlite is blocking, so async callers go through [`Store::run`], which moves the
 //! query onto tokio's blocking pool: a slow query never stalls a worker that is
 //! moving stream bytes.
@@ -8,6 +12,9 @@
 pub mod channels;
 pub mod sources;
 pub mod users;
+pub mod write;
+
+pub use write::{WriteTx, immediate};
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -83,18 +90,20 @@ pub struct Store {
     path: PathBuf,
 }
 
-/// Connections in the pool: readers run in parallel under WAL, writers queue on
-/// SQLite's own lock (busy_timeout), so a handful is plenty for one process.
+/// Connections in the pool: readers run in parallel under WAL, writers queue (see
+/// [`write`]) and then meet on SQLite's own lock (busy_timeout), so a handful is
+/// plenty for one process.
 const POOL_SIZE: u32 = 8;
 
 /// How long a writer waits for another writer before failing with "busy": long
 /// enough for a CLI command and the daemon to share the file safely.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(include_str!("store/schema_v1.sql")),
         M::up(include_str!("store/schema_v2.sql")),
+        M::up(include_str!("store/schema_v3.sql")),
     ])
 }
 

@@ -1,5 +1,5 @@
-//! Guide sources: download an XMLTV feed to a file, import it in one transaction
-//! (replacing only that source's programmes), then recompute which guide channel
+//! Guide sources: download an XMLTV feed to a file, import it (in short batches,
+//! swapped in at the end, replacing only that source's programmes), then recompute which guide channel
 //! each channel shows.
 
 use std::io::BufReader;

@@ -16,7 +16,7 @@ use crate::engine::EngineClient;
 use crate::settings::Settings;
 use crate::sources::{self, ParsedList, SourceKind};
 use crate::store::sources::{self as source_rows, Source, SourceInput, SourceTable};
-use crate::store::{Store, StoreError, now_epoch};
+use crate::store::{Store, StoreError, immediate, now_epoch};
 
 pub use fetch::{Body, FetchError, Fetched, Fetcher};
 pub use refresh::RefreshReport;
@@ -61,7 +61,8 @@ pub struct Catalogue {
     /// One channel refresh at a time (the scheduler and `?wait=true` calls alike):
     /// two imports writing the same rows would only fight over SQLite's write lock.
     pub(crate) sources_lock: Arc<tokio::sync::Mutex<()>>,
-    /// One guide import at a time, for the same reason (they are long transactions).
+    /// One guide import at a time, for the same reason (each is many batches; two
+    /// of one source would only make the earlier fail at its swap).
     pub(crate) guides_lock: Arc<tokio::sync::Mutex<()>>,
 }
 
@@ -98,7 +99,7 @@ impl Catalogue {
         let epg_urls = self.settings.epg.urls.clone();
         self.store
             .run(move |c| {
-                let tx = c.transaction()?;
+                let tx = immediate(c)?;
                 let seeded: bool = tx
                     .query_row(
                         "SELECT count(*) FROM settings WHERE key = 'seeded'",

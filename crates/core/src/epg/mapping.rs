@@ -68,9 +68,10 @@ impl Candidates {
         let mut stmt = conn.prepare(
             "SELECT e.source_id, e.xmltv_id, e.display_name
              FROM epg_channels e JOIN epg_sources s ON s.id = e.source_id
-             WHERE s.enabled = 1
+             WHERE s.enabled = 1 AND e.generation = s.generation
              ORDER BY EXISTS (SELECT 1 FROM epg_programmes p
                               WHERE p.source_id = e.source_id
+                                AND p.generation = s.generation
                                 AND p.xmltv_id = e.xmltv_id) DESC,
                       s.priority, s.id, e.xmltv_id",
         )?;
@@ -118,9 +119,11 @@ impl Candidates {
     }
 }
 
-/// Recomputes `channel_guide` for every enabled channel, in one transaction.
+/// Recomputes `channel_guide` for every enabled channel, in one write transaction
+/// (it reads what it then replaces; a few milliseconds even for thousands of
+/// channels, since every lookup is an index probe).
 pub fn remap(conn: &mut Connection, match_display_names: bool) -> Result<MappingReport, EpgError> {
-    let tx = conn.transaction()?;
+    let tx = crate::store::immediate(conn)?;
     let candidates = Candidates::load(&tx, match_display_names)?;
     let channels: Vec<(i64, String, String)> = tx
         .prepare("SELECT id, name, tvg_id FROM channels WHERE enabled = 1 ORDER BY id")?

@@ -8,8 +8,8 @@
 //! The pipeline, in order:
 //! 1. [`decode::decoded`] turns the downloaded bytes into plain XML;
 //! 2. [`ingest::import_source`] streams it through [`xmltv::read_xmltv`] into
-//!    `epg_channels` / `epg_programmes`, replacing only that source's rows, in one
-//!    transaction;
+//!    `epg_channels` / `epg_programmes`, replacing only that source's rows: written
+//!    in short batches under a new generation, swapped in at the end;
 //! 3. [`mapping::remap`] recomputes `channel_guide` (which guide channel each channel
 //!    shows);
 //! 4. [`query`] serves the stored guide to the Xtream API and `xmltv.php`.

@@ -67,7 +67,9 @@ pub fn programmes_for_channel(
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS}
          FROM channel_guide g
-         JOIN epg_programmes p ON p.source_id = g.source_id AND p.xmltv_id = g.xmltv_id
+         JOIN epg_sources s ON s.id = g.source_id
+         JOIN epg_programmes p ON p.source_id = g.source_id AND p.generation = s.generation
+                              AND p.xmltv_id = g.xmltv_id
          WHERE g.channel_id = ?1 AND p.stop > ?2 AND p.start < ?3
          ORDER BY p.start
          LIMIT ?4"
@@ -91,15 +93,18 @@ pub fn channels_without_guide(conn: &Connection) -> Result<Vec<(i64, String)>, E
 /// The query of [`for_each_programme_of_mapped_channels`].
 ///
 /// CROSS JOIN fixes the loop order (channel_guide by channel_id, then the programme
-/// index on (source_id, xmltv_id, start)), which already yields the ORDER BY:
-/// SQLite streams the rows instead of sorting the whole guide first.
+/// index on (source_id, generation, xmltv_id, start)), which already yields the
+/// ORDER BY: SQLite streams the rows instead of sorting the whole guide first.
+/// Only the source's live generation is read (see [`super::ingest`]).
 fn walk_sql() -> String {
     format!(
         "SELECT g.channel_id, {COLUMNS}
          FROM channel_guide g
          CROSS JOIN channels c ON c.id = g.channel_id
+         CROSS JOIN epg_sources s ON s.id = g.source_id
          CROSS JOIN epg_programmes p
-              ON p.source_id = g.source_id AND p.xmltv_id = g.xmltv_id
+              ON p.source_id = g.source_id AND p.generation = s.generation
+             AND p.xmltv_id = g.xmltv_id
          WHERE c.enabled = 1 AND p.stop > ?1 AND p.start < ?2
          ORDER BY g.channel_id, p.start"
     )
@@ -144,8 +149,7 @@ mod tests {
             "{plan:?}"
         );
         assert!(
-            plan.iter()
-                .any(|step| step.contains("epg_programmes_source_channel")),
+            plan.iter().any(|step| step.contains("epg_programmes_live")),
             "{plan:?}"
         );
     }

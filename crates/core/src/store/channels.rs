@@ -8,7 +8,7 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 use serde::{Deserialize, Serialize};
 
-use super::{StoreError, StoreResult, now_epoch};
+use super::{StoreError, StoreResult, immediate, now_epoch};
 use crate::engine::ContentKey;
 use crate::sources::StreamRef;
 
@@ -356,7 +356,7 @@ fn check_text(field: &str, value: &str, max: usize) -> StoreResult<()> {
 /// Applies an admin edit; each edited field is recorded as an override so that
 /// refreshes keep the admin's value.
 pub fn edit(c: &mut Connection, id: i64, e: &ChannelEdit) -> StoreResult<Channel> {
-    let tx = c.transaction()?;
+    let tx = immediate(c)?;
     let old = get(&tx, id)?;
     let mut overrides = old.overrides.clone();
     let mut mark = |f: &str| {
@@ -443,7 +443,7 @@ pub fn add_manual(
         return Err(StoreError::Invalid("name must not be empty".into()));
     }
     check_text("name", name, 200)?;
-    let tx = c.transaction()?;
+    let tx = immediate(c)?;
     if let Some(existing) = by_stream(&tx, stream)? {
         return Err(StoreError::Conflict(format!(
             "channel {} ({}) already plays this stream",
@@ -559,7 +559,7 @@ pub fn merge_categories(c: &mut Connection, from: i64, into: i64) -> StoreResult
             "into must differ from the merged category".into(),
         ));
     }
-    let tx = c.transaction()?;
+    let tx = immediate(c)?;
     for id in [from, into] {
         let n: i64 = tx.query_row("SELECT count(*) FROM categories WHERE id = ?1", [id], |r| {
             r.get(0)

@@ -112,5 +112,54 @@ fn a_database_from_a_newer_version_is_refused() {
 }
 
 fn migrations_len() -> i64 {
-    2
+    3
+}
+
+#[test]
+fn every_pooled_connection_waits_for_a_busy_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("busy.db")).unwrap();
+    // All of the pool at once, so none is the one checked before.
+    let conns: Vec<_> = (0..POOL_SIZE).map(|_| store.pool.get().unwrap()).collect();
+    for c in &conns {
+        let ms: i64 = c
+            .query_row("PRAGMA busy_timeout", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(ms, BUSY_TIMEOUT.as_millis() as i64);
+    }
+}
+
+#[test]
+fn a_version_2_guide_is_still_shown_after_the_migration_to_generations() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v2.db");
+    let mut c = Connection::open(&path).unwrap();
+    Migrations::new(vec![
+        M::up(include_str!("schema_v1.sql")),
+        M::up(include_str!("schema_v2.sql")),
+    ])
+    .to_latest(&mut c)
+    .unwrap();
+    c.execute_batch(
+        "INSERT INTO epg_sources (id, name, url, created_at) VALUES (1, 'a', 'http://a', 0);
+         INSERT INTO epg_channels (source_id, xmltv_id, display_name) VALUES (1, 'x', 'X');
+         INSERT INTO epg_programmes (source_id, xmltv_id, start, stop, title)
+             VALUES (1, 'x', 100, 200, 'Kept');
+         INSERT INTO channels (id, name, content_id, tvg_id, added_at, updated_at)
+             VALUES (1, 'X', 'cid', 'x', 0, 0);",
+    )
+    .unwrap();
+    drop(c);
+
+    let store = Store::open(&path).unwrap();
+    assert_eq!(user_version(&path), migrations_len());
+    let titles: Vec<String> = store
+        .run_blocking(|c| {
+            let mapping = crate::epg::remap(c, false).unwrap();
+            assert_eq!(mapping.mapped, 1);
+            let programmes = crate::epg::programmes_for_channel(c, 1, 0, 1000, None).unwrap();
+            Ok(programmes.into_iter().map(|p| p.title).collect())
+        })
+        .unwrap();
+    assert_eq!(titles, ["Kept"]);
 }

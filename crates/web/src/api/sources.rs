@@ -158,7 +158,7 @@ async fn delete_channel_source(
     state
         .store
         .run(move |c| {
-            let tx = c.transaction()?;
+            let tx = acextream_core::store::immediate(c)?;
             rows::delete(&tx, SourceTable::Channels, id)?;
             // Channels only this source listed become inactive (kept for their ids).
             refresh::deactivate_orphans(&tx, now_epoch())?;
