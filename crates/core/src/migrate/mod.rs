@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use futures_util::StreamExt;
 use jiff::tz::TimeZone;
-use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags};
 
 pub use mapping::{LegacyStream, expiry as legacy_expiry, stream as legacy_stream};
 pub use summary::{Counts, Kind, Skipped, Summary};
@@ -99,7 +99,7 @@ pub async fn migrate(from: &Path, into: &Path, opts: Options) -> Result<Summary,
         let store = Store::open(&into_path)?;
         Ok(store.run_blocking(|c| {
             // IMMEDIATE: what the plan read cannot change before it is written.
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let tx = crate::store::immediate(c)?;
             let plan = plan::plan(&tx, &db, &ctx, summary)?;
             write::write(&tx, &plan)?;
             tx.commit()?;

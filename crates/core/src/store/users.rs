@@ -197,7 +197,7 @@ const LAST_ADMIN: &str = "this is the last enabled admin: enable or create anoth
 /// and the write share one transaction, so two admins demoting each other at once
 /// cannot both succeed.
 pub fn update(c: &mut Connection, id: i64, edit: &UserEdit) -> StoreResult<User> {
-    let tx = c.transaction()?;
+    let tx = super::immediate(c)?;
     let before = by_id(&tx, id)?.ok_or_else(|| StoreError::NotFound(format!("user {id}")))?;
     let mut after = before.clone();
     if let Some(v) = &edit.username {
@@ -255,7 +255,7 @@ pub fn update(c: &mut Connection, id: i64, edit: &UserEdit) -> StoreResult<User>
 /// Deletes the account `id` and returns what it was; refuses to delete the last
 /// enabled admin (same transaction as the check).
 pub fn delete_by_id(c: &mut Connection, id: i64) -> StoreResult<User> {
-    let tx = c.transaction()?;
+    let tx = super::immediate(c)?;
     let user = by_id(&tx, id)?.ok_or_else(|| StoreError::NotFound(format!("user {id}")))?;
     if keeps_service(&user) && count_admins(&tx)? <= 1 {
         return Err(StoreError::Conflict(LAST_ADMIN.into()));
