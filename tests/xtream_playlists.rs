@@ -678,7 +678,7 @@ fn guide_xml() -> String {
         "one.example.org",
         t - 3600,
         t,
-        "<icon src=\"http://img/p1.jpg\"/><category>Sport</category><desc>A &lt;b&gt; &amp; \"c\"</desc>\
+        "<icon src=\"http://img/p1.jpg\"/><category>Sport</category><desc lang=\"en\">A &lt;b&gt; &amp; \"c\"</desc>\
          <sub-title>Part 1</sub-title><title lang=\"it\">Partita</title>",
     ));
     xml.push_str(&programme_xml(
@@ -801,6 +801,11 @@ async fn the_guide_declares_each_tvg_id_once_in_dtd_order_and_the_server_zone() 
     );
     assert_eq!(full.children[0].attr("lang"), Some("it"));
     assert_eq!(full.children[2].text, "A <b> & \"c\"");
+    assert_eq!(
+        full.children[2].attr("lang"),
+        Some("en"),
+        "the description keeps its own language"
+    );
     let bare = programmes[1];
     assert_eq!(bare.child_names(), ["title"], "empty elements are left out");
     assert!(

@@ -104,6 +104,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("store/schema_v1.sql")),
         M::up(include_str!("store/schema_v2.sql")),
         M::up(include_str!("store/schema_v3.sql")),
+        M::up(include_str!("store/schema_v4.sql")),
     ])
 }
 

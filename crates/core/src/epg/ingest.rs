@@ -238,8 +238,8 @@ impl Batch<'_> {
             let mut insert_programme = tx.prepare_cached(
                 "INSERT INTO epg_programmes
                      (source_id, generation, xmltv_id, start, stop, title, sub_title,
-                      description, category, icon, lang)
-                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11
+                      description, category, icon, lang, desc_lang)
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12
                  WHERE NOT EXISTS (SELECT 1 FROM epg_programmes
                                    WHERE source_id = ?1 AND generation = ?2
                                      AND xmltv_id = ?3 AND start = ?4 AND title = ?6)",
@@ -256,7 +256,8 @@ impl Batch<'_> {
                     p.description,
                     p.category,
                     p.icon,
-                    p.lang
+                    p.lang,
+                    p.desc_lang
                 ])?;
                 if inserted == 0 {
                     self.duplicates += 1;

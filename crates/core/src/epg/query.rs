@@ -30,11 +30,14 @@ pub struct StoredProgramme {
     pub icon: String,
     /// Language of the title, or empty.
     pub lang: String,
+    /// Language of the description, or empty.
+    pub desc_lang: String,
 }
 
 /// The programme columns, in the order [`programme_at`] reads them.
 const COLUMNS: &str = "p.id, p.source_id, p.xmltv_id, p.start, p.stop, p.title, \
-                       p.sub_title, p.description, p.category, p.icon, p.lang";
+                       p.sub_title, p.description, p.category, p.icon, p.lang, \
+                       p.desc_lang";
 
 /// Reads a programme from `row`, its columns starting at `at`.
 fn programme_at(row: &Row<'_>, at: usize) -> rusqlite::Result<StoredProgramme> {
@@ -50,6 +53,7 @@ fn programme_at(row: &Row<'_>, at: usize) -> rusqlite::Result<StoredProgramme> {
         category: row.get(at + 8)?,
         icon: row.get(at + 9)?,
         lang: row.get(at + 10)?,
+        desc_lang: row.get(at + 11)?,
     })
 }
 

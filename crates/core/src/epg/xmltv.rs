@@ -57,6 +57,8 @@ pub struct Programme {
     pub icon: String,
     /// The `lang` attribute of the title.
     pub lang: String,
+    /// The `lang` attribute of the description (it may differ from the title's).
+    pub desc_lang: String,
 }
 
 /// What a read found.
@@ -231,6 +233,7 @@ where
                         category: String::new(),
                         icon: String::new(),
                         lang: String::new(),
+                        desc_lang: String::new(),
                     },
                 }));
             }
@@ -316,7 +319,11 @@ where
                         &mut p.title
                     }
                     Field::SubTitle => &mut p.sub_title,
-                    Field::Desc => &mut p.description,
+                    Field::Desc if p.description.is_empty() => {
+                        p.desc_lang = lang;
+                        &mut p.description
+                    }
+                    Field::Desc => return,
                     Field::Category => &mut p.category,
                     Field::Title | Field::DisplayName => return,
                 };

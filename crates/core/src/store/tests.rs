@@ -112,7 +112,7 @@ fn a_database_from_a_newer_version_is_refused() {
 }
 
 fn migrations_len() -> i64 {
-    3
+    4
 }
 
 #[test]

@@ -157,16 +157,23 @@ impl<W: Write> XmltvWriter<W> {
                     t = t.with_attribute(("lang", lang.as_ref()));
                 }
                 t.write_text_content(BytesText::new(&title))?;
-                for (tag, value) in [
-                    ("sub-title", &p.sub_title),
-                    ("desc", &p.description),
-                    ("category", &p.category),
+                // The description keeps the language it came with; the sub-title's
+                // and category's are not stored, so they go without one.
+                for (tag, value, lang) in [
+                    ("sub-title", &p.sub_title, ""),
+                    ("desc", &p.description, p.desc_lang.as_str()),
+                    ("category", &p.category, ""),
                 ] {
                     let value = text(value);
-                    if !value.trim().is_empty() {
-                        w.create_element(tag)
-                            .write_text_content(BytesText::new(&value))?;
+                    if value.trim().is_empty() {
+                        continue;
                     }
+                    let lang = attr(lang);
+                    let mut e = w.create_element(tag);
+                    if !lang.trim().is_empty() {
+                        e = e.with_attribute(("lang", lang.as_ref()));
+                    }
+                    e.write_text_content(BytesText::new(&value))?;
                 }
                 if !p.icon.trim().is_empty() {
                     w.create_element("icon")
@@ -277,6 +284,7 @@ mod tests {
             category: "Sport".into(),
             icon: String::new(),
             lang: "it".into(),
+            desc_lang: "en".into(),
         }
     }
 
@@ -335,7 +343,7 @@ mod tests {
         );
         let title = text.find("<title lang=\"it\">Match</title>").unwrap();
         let desc = text
-            .find("<desc>a &lt; b &amp; &quot;c&quot;</desc>")
+            .find("<desc lang=\"en\">a &lt; b &amp; &quot;c&quot;</desc>")
             .unwrap();
         let category = text.find("<category>Sport</category>").unwrap();
         assert!(title < desc && desc < category, "{text}");

@@ -65,8 +65,21 @@ fn entities_cdata_and_first_values_are_kept() {
         p.description,
         "Il derby <in diretta> & \"senza\" filtri – tutto\u{a0}qui"
     );
+    assert_eq!(p.desc_lang, "it", "the description's own lang is read");
     assert_eq!(p.category, "Sport");
     assert_eq!(p.icon, "http://img.example/derby.jpg?a=1&b=2");
+}
+
+#[test]
+fn the_description_keeps_its_own_language_from_the_first_non_empty_one() {
+    let xml =
+        br#"<tv><programme start="20261124194500 +0000" stop="20261124204500 +0000" channel="a">
+        <title lang="it">Partita</title><desc lang="de"></desc><desc lang="en">Match</desc>
+        <desc lang="fr">Le match</desc></programme></tv>"#;
+    let (_, _, programmes) = read(xml);
+    assert_eq!(programmes[0].lang, "it");
+    assert_eq!(programmes[0].description, "Match");
+    assert_eq!(programmes[0].desc_lang, "en");
 }
 
 #[test]
