@@ -11,6 +11,8 @@ pub mod auth;
 pub mod brake;
 pub mod dashboard;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod health;
 pub mod mux_api;
 pub mod net;
