@@ -35,7 +35,13 @@ pub fn json_list(data: &[u8]) {
     let list = json_list::parse_json(&text);
     check_list(&list);
     if serde_json::from_str::<Value>(text.trim_start_matches('\u{feff}')).is_err() {
-        assert_eq!(list, ParsedList { entries: Vec::new(), skipped: 1 });
+        assert_eq!(
+            list,
+            ParsedList {
+                entries: Vec::new(),
+                skipped: 1
+            }
+        );
     }
     check_list(&sources::parse(data, SourceKind::Json));
 }
@@ -88,15 +94,25 @@ fn xmltv_time(text: &str) {
         return;
     };
     if let Some(formatted) = epg::format_xmltv_time(t, &jiff::tz::TimeZone::UTC) {
-        assert_eq!(epg::parse_xmltv_time(&formatted), Some(t), "{text:?} → {formatted}");
+        assert_eq!(
+            epg::parse_xmltv_time(&formatted),
+            Some(t),
+            "{text:?} → {formatted}"
+        );
     }
 }
 
 fn check_channel(c: &XmltvChannel) {
-    assert!(!c.id.is_empty() && c.id.len() <= epg::xmltv::MAX_FIELD, "{c:?}");
+    assert!(
+        !c.id.is_empty() && c.id.len() <= epg::xmltv::MAX_FIELD,
+        "{c:?}"
+    );
     assert!(c.display_names.len() <= 16, "{c:?}");
     for name in &c.display_names {
-        assert!(!name.is_empty() && name.len() <= epg::xmltv::MAX_FIELD, "{c:?}");
+        assert!(
+            !name.is_empty() && name.len() <= epg::xmltv::MAX_FIELD,
+            "{c:?}"
+        );
         assert_eq!(name.trim(), name, "{c:?}");
     }
 }
@@ -104,7 +120,13 @@ fn check_channel(c: &XmltvChannel) {
 fn check_programme(p: &Programme) {
     assert!(p.stop > p.start, "{p:?}");
     assert!(!p.channel.is_empty() && !p.title.is_empty(), "{p:?}");
-    for field in [&p.channel, &p.title, &p.sub_title, &p.description, &p.category] {
+    for field in [
+        &p.channel,
+        &p.title,
+        &p.sub_title,
+        &p.description,
+        &p.category,
+    ] {
         assert!(field.len() <= epg::xmltv::MAX_FIELD, "{p:?}");
         assert_eq!(field.trim(), field, "{p:?}");
     }
@@ -147,7 +169,11 @@ fn runtime_edit(key: &str, value: &Value) {
     let accepted = runtime_settings::set(&mut settings, key, value).is_ok();
     let normalized = runtime_settings::normalize(key, value);
     if !accepted {
-        assert_eq!(settings, Settings::default(), "a refused value changed nothing");
+        assert_eq!(
+            settings,
+            Settings::default(),
+            "a refused value changed nothing"
+        );
         return;
     }
     assert!(settings.validate().is_ok());
@@ -161,7 +187,10 @@ fn runtime_edit(key: &str, value: &Value) {
         &[(key.to_owned(), text)],
         &Default::default(),
     );
-    assert!(applied.rejected.is_empty(), "{key}: {value} → {stored}: {applied:?}");
+    assert!(
+        applied.rejected.is_empty(),
+        "{key}: {value} → {stored}: {applied:?}"
+    );
     assert_eq!(reloaded, settings, "{key}: {value} → {stored}");
 }
 
@@ -180,7 +209,10 @@ fn check_entry(e: &Entry) {
     match &e.stream {
         StreamRef::Ace { key } => {
             let v = key.value();
-            assert!(is_hex40(v) && v.bytes().all(|b| !b.is_ascii_uppercase()), "{e:?}");
+            assert!(
+                is_hex40(v) && v.bytes().all(|b| !b.is_ascii_uppercase()),
+                "{e:?}"
+            );
         }
         StreamRef::Direct { url } => {
             let parsed = url::Url::parse(url);
@@ -198,7 +230,8 @@ fn check_field(f: &str, e: &Entry) {
     assert_eq!(f.trim(), f, "{e:?}");
     assert!(!f.contains("  "), "{e:?}");
     assert!(
-        !f.chars().any(|c| c.is_control() || (c.is_whitespace() && c != ' ')),
+        !f.chars()
+            .any(|c| c.is_control() || (c.is_whitespace() && c != ' ')),
         "{e:?}"
     );
 }

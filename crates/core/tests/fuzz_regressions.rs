@@ -47,7 +47,10 @@ fn inputs(target: &str) -> Vec<(String, Vec<u8>)> {
         for entry in dir {
             let path = entry.unwrap().path();
             if path.is_file() {
-                let name = format!("{kind}/{target}/{}", path.file_name().unwrap().to_string_lossy());
+                let name = format!(
+                    "{kind}/{target}/{}",
+                    path.file_name().unwrap().to_string_lossy()
+                );
                 out.push((name, std::fs::read(&path).unwrap()));
             }
         }
@@ -106,7 +109,14 @@ fn settings_inputs() {
 fn every_saved_input_directory_is_replayed() {
     let fuzz_targets = std::fs::read_dir(fuzz_dir().join("fuzz_targets")).unwrap();
     let mut targets: Vec<String> = fuzz_targets
-        .map(|e| e.unwrap().path().file_stem().unwrap().to_string_lossy().into_owned())
+        .map(|e| {
+            e.unwrap()
+                .path()
+                .file_stem()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
         .collect();
     targets.sort();
     let mut known: Vec<String> = TARGETS.iter().map(|(t, _)| t.to_string()).collect();
@@ -118,7 +128,10 @@ fn every_saved_input_directory_is_replayed() {
         };
         for entry in dir {
             let name = entry.unwrap().file_name().to_string_lossy().into_owned();
-            assert!(known.contains(&name), "fuzz/{kind}/{name} is replayed by no test");
+            assert!(
+                known.contains(&name),
+                "fuzz/{kind}/{name} is replayed by no test"
+            );
         }
     }
 }

@@ -282,7 +282,11 @@ mod tests {
             r.push(chunk(&[DATA]));
         }
         assert!(matches!(r.read(&mut slow), Read::Lagged { .. }));
-        assert_eq!(slow, r.live_edge(), "the old PAT is too far behind to resume at");
+        assert_eq!(
+            slow,
+            r.live_edge(),
+            "the old PAT is too far behind to resume at"
+        );
         assert_eq!(r.read(&mut slow), Read::Wait);
         assert_eq!(r.start_cursor(), r.live_edge(), "nor to start at");
     }

@@ -73,7 +73,11 @@ pub fn xtream(data: &[u8]) {
     base_url(&req, &settings);
     settings.server.public_url = url::Url::parse("https://tv.example.org:8443/").ok();
     let base = BaseUrl::of(&req, &settings);
-    assert_eq!(base.origin(), "https://tv.example.org:8443", "public_url wins");
+    assert_eq!(
+        base.origin(),
+        "https://tv.example.org:8443",
+        "public_url wins"
+    );
 }
 
 /// The base URL is always a well-formed origin, whatever the headers said.
@@ -94,9 +98,19 @@ fn base_url(req: &actix_web::HttpRequest, settings: &Settings) {
     assert_eq!(url.host_str(), Some(base.host.as_str()), "{origin}");
     assert_eq!(url.port(), base.port, "{origin}");
     assert_eq!(url.path(), "/", "{origin}");
-    assert!(url.username().is_empty() && url.password().is_none(), "{origin}");
-    assert!(url.query().is_none() && url.fragment().is_none(), "{origin}");
-    assert_eq!(format!("{origin}/"), url.as_str(), "the origin is already normal");
+    assert!(
+        url.username().is_empty() && url.password().is_none(),
+        "{origin}"
+    );
+    assert!(
+        url.query().is_none() && url.fragment().is_none(),
+        "{origin}"
+    );
+    assert_eq!(
+        format!("{origin}/"),
+        url.as_str(),
+        "the origin is already normal"
+    );
     assert_ne!(base.port_or_default(), 0, "{origin}");
     assert!(base.host != "0.0.0.0" && base.host != "[::]", "{origin}");
 }

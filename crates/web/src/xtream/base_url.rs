@@ -221,7 +221,17 @@ mod tests {
             !origin.contains('"') && !origin.contains("0.0.0.0"),
             "{origin}"
         );
-        for bad in ["[::1", ":::::", "h:0", "h:", "h:65536", "a@b", "a b", "1.2.3.999", "h:1:2"] {
+        for bad in [
+            "[::1",
+            ":::::",
+            "h:0",
+            "h:",
+            "h:65536",
+            "a@b",
+            "a b",
+            "1.2.3.999",
+            "h:1:2",
+        ] {
             let req = TestRequest::default()
                 .insert_header(("host", bad))
                 .to_http_request();
@@ -232,11 +242,17 @@ mod tests {
         let req = TestRequest::default()
             .insert_header(("host", "[::0001]:58055"))
             .to_http_request();
-        assert_eq!(BaseUrl::of(&req, &settings()).origin(), "http://[::1]:58055");
+        assert_eq!(
+            BaseUrl::of(&req, &settings()).origin(),
+            "http://[::1]:58055"
+        );
         let req = TestRequest::default()
             .insert_header(("host", "TV.Example.org."))
             .to_http_request();
-        assert_eq!(BaseUrl::of(&req, &settings()).origin(), "http://tv.example.org.");
+        assert_eq!(
+            BaseUrl::of(&req, &settings()).origin(),
+            "http://tv.example.org."
+        );
         let req = TestRequest::default()
             .insert_header(("host", "0.0.0.0:58055"))
             .to_http_request();
