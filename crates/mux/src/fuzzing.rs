@@ -5,7 +5,8 @@
 //! part of the API: hidden from the docs.
 //!
 //! The input is a little program, one opcode byte at a time:
-//! - `0x00..=0x3f`: a raw piece of the next `op + 1` bytes (garbage, split packets);
+//! - `0x00..=0x3f`: a raw piece of the next `(op + 1) * 8` bytes (garbage, split
+//!   packets, several packets in one piece);
 //! - `0x40..=0x7f`: a well-formed packet (bit 0: PAT start, bit 1: keyframe, bit 2:
 //!   split in two pieces at the next byte), payload filled with the next byte;
 //! - `0x80..=0xbf`: viewer `op & 3` reads until it has to wait (at most 64 reads);
@@ -41,7 +42,7 @@ pub fn ts(data: &[u8]) {
         rest = tail;
         match op {
             0x00..=0x3f => {
-                let n = (usize::from(*op) + 1).min(rest.len());
+                let n = ((usize::from(*op) + 1) * 8).min(rest.len());
                 let (piece, tail) = rest.split_at(n);
                 rest = tail;
                 h.clean = false;
