@@ -7,7 +7,8 @@
 # Needs the nightly toolchain (libFuzzer instrumentation); installs cargo-fuzz when
 # missing. Each target's corpus (fuzz/corpus/<target>/, not committed) is seeded
 # with fuzz/seeds/<target>/, fuzz/regressions/<target>/ and the test fixtures the
-# parser reads (keep the table below in step with crates/core/tests/fuzz_regressions.rs).
+# parser reads (keep the table below in step with crates/core/tests/fuzz_regressions.rs),
+# and fuzz/dicts/<target>.dict, when there is one, gives libFuzzer the format's tokens.
 #
 # Environment: FUZZ_SANITIZER (default `none`: the code is safe Rust, and skipping
 # ASan keeps the CI build short; `address` for the C parts, liblzma), FUZZ_TARGETS
@@ -64,10 +65,14 @@ for target in $targets; do
   if [ -n "${dir:-}" ]; then
     find "$root/$dir" -maxdepth 1 -type f -name "*.$ext" -exec cp {} "$corpus/" \;
   fi
+  dict=()
+  if [ -f "dicts/$target.dict" ]; then
+    dict=(-dict="dicts/$target.dict")
+  fi
   echo "=== $target: ${seconds}s"
   # -timeout: one input taking 10 s is a hang; -rss_limit_mb: a memory blow-up.
   if ! cargo +nightly fuzz run -s "$sanitizer" "$target" "$corpus" -- \
-    -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1; then
+    -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 "${dict[@]}"; then
     failed+=("$target")
   fi
 done
