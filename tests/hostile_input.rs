@@ -126,7 +126,7 @@ fn cases() -> Vec<(&'static str, Vec<u8>, Expect)> {
     let admin_get = |target: &str| request("GET", target.as_bytes(), &admin, b"");
     let admin_json = |method: &str, target: &str, body: &[u8]| {
         let (h, b) = json_body(body);
-        request(method, target.as_bytes(), &format!("{admin}{h}"), &b)
+        request(method, target.as_bytes(), format!("{admin}{h}"), &b)
     };
     use Expect::*;
     vec![
@@ -595,7 +595,7 @@ fn cases() -> Vec<(&'static str, Vec<u8>, Expect)> {
         ),
         (
             "many headers",
-            request("GET", b"/health", &"X-A: b\r\n".repeat(200), b""),
+            request("GET", b"/health", "X-A: b\r\n".repeat(200), b""),
             Protocol,
         ),
         (
@@ -626,7 +626,7 @@ fn cases() -> Vec<(&'static str, Vec<u8>, Expect)> {
             request(
                 "POST",
                 b"/api/users",
-                &format!("{admin}Content-Length: 1\r\nContent-Length: 2\r\n"),
+                format!("{admin}Content-Length: 1\r\nContent-Length: 2\r\n"),
                 b"{}",
             ),
             Protocol,
@@ -636,7 +636,7 @@ fn cases() -> Vec<(&'static str, Vec<u8>, Expect)> {
             request(
                 "POST",
                 b"/api/users",
-                &format!("{admin}Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"),
+                format!("{admin}Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"),
                 b"zz\r\n{}\r\n0\r\n\r\n",
             ),
             Protocol,

@@ -101,7 +101,7 @@ impl Harness {
     fn feed(&mut self, piece: &[u8]) {
         self.fed += piece.len() as u64;
         if let Some(chunk) = self.packetizer.push(piece) {
-            assert!(!chunk.is_empty() && chunk.len() % PACKET == 0);
+            assert!(!chunk.is_empty() && chunk.len().is_multiple_of(PACKET));
             assert!(
                 chunk.chunks(PACKET).all(|p| p[0] == SYNC),
                 "every packet handed out starts with the sync byte"
@@ -160,7 +160,7 @@ impl Harness {
 
 /// A read hands out whole packets, exactly the stream's bytes at the cursor.
 fn check_data(d: &Bytes, stream: &[u8], at: u64) {
-    assert!(!d.is_empty() && d.len() % PACKET == 0 && at % PACKET as u64 == 0);
+    assert!(!d.is_empty() && d.len().is_multiple_of(PACKET) && at.is_multiple_of(PACKET as u64));
     let at = at as usize;
     assert_eq!(&d[..], &stream[at..at + d.len()], "bytes at offset {at}");
 }

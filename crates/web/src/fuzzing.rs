@@ -31,14 +31,19 @@ pub fn xtream(data: &[u8]) {
     let mut settings = Settings::default();
     settings.server.trust_forwarded_headers = flags & 1 != 0;
     let mut req = TestRequest::default();
-    // A target the HTTP parser would refuse never reaches a handler.
-    let query = std::str::from_utf8(query).ok().filter(|q| {
-        format!("/player_api.php?{q}")
+    // A target the HTTP parser would refuse never reaches a handler. What it
+    // takes may still lose a `#fragment`: the query is what the URI keeps.
+    let target = std::str::from_utf8(query)
+        .ok()
+        .map(|q| format!("/player_api.php?{q}"))
+        .filter(|t| t.parse::<actix_web::http::Uri>().is_ok());
+    let mut query = None;
+    if let Some(t) = &target {
+        req = req.uri(t);
+        query = t
             .parse::<actix_web::http::Uri>()
-            .is_ok()
-    });
-    if let Some(q) = query {
-        req = req.uri(&format!("/player_api.php?{q}"));
+            .ok()
+            .and_then(|u| u.query().map(str::to_owned));
     }
     for (name, value) in [
         ("host", host),
