@@ -22,6 +22,8 @@ use tokio::net::TcpSocket;
 enum Expect {
     /// Exactly this status, with a non-empty body.
     Status(u16),
+    /// A 303 to this path (a redirect has no body to check; its target is).
+    RedirectTo(&'static str),
     /// Refused by the HTTP layer itself, before any route (malformed framing):
     /// a 4xx, possibly without a body (actix-http writes none).
     Protocol,
@@ -571,6 +573,45 @@ fn cases() -> Vec<(&'static str, Vec<u8>, Expect)> {
             Status(200),
         ),
         ("health NUL path", get("/health%00"), Status(404)),
+        // --- the rest of the public side.
+        ("vod path", get("/movie/a/b/1.mkv"), Status(404)),
+        (
+            "static dotdot",
+            get("/static/..%2F..%2FCargo.toml"),
+            Status(404),
+        ),
+        (
+            "static raw dotdot",
+            get("/static/../../Cargo.toml"),
+            Status(404),
+        ),
+        ("static NUL", get("/static/css%00.css"), Status(404)),
+        (
+            "metrics bad token",
+            request(
+                "GET",
+                b"/metrics",
+                "Authorization: Bearer ../..%00\r\n",
+                b"",
+            ),
+            Status(401),
+        ),
+        // Dashboard pages without a session send the browser to the login page.
+        (
+            "dashboard page no session",
+            get("/dashboard/channels?x=%FF"),
+            RedirectTo("/dashboard/login"),
+        ),
+        (
+            "logout no csrf",
+            request(
+                "POST",
+                b"/dashboard/logout",
+                "Content-Type: application/x-www-form-urlencoded\r\n",
+                b"csrf=%FF%00",
+            ),
+            RedirectTo("/dashboard/login"),
+        ),
         // --- the HTTP layer itself.
         // A long header the parser still takes is simply ignored.
         (
@@ -660,6 +701,13 @@ async fn hostile_requests_get_a_clear_4xx_and_the_daemon_survives() {
         println!("{name}: {}", a.status);
         let ok = match expect {
             Expect::Status(s) => a.status == s && !a.body.is_empty(),
+            Expect::RedirectTo(to) => {
+                a.status == 303
+                    && a.head.lines().any(|l| {
+                        l.to_ascii_lowercase().starts_with("location:")
+                            && l["location:".len()..].trim().starts_with(to)
+                    })
+            }
             Expect::Protocol => (400..500).contains(&a.status),
         };
         if !ok || a.status >= 500 {
