@@ -798,3 +798,39 @@ async fn invalid_host_headers_fall_back_to_the_bound_address() {
     assert_eq!(v["server_info"]["url"], "tv.example.org");
     assert_eq!(v["server_info"]["port"], "8080");
 }
+
+/// Odd spellings of a credential (percent-encoded parameter names, which every
+/// form parser decodes) are still masked in the access log.
+#[tokio::test]
+async fn oddly_spelled_credentials_never_reach_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(dir.path(), &[]);
+    let secret = "hunter2-odd-secret";
+    let targets = [
+        format!("/player_api.php?username=admin&passwor%64={secret}"),
+        format!("/get.php?username=admin&%70assword={secret}&type=m3u"),
+        format!("/xmltv.php?username=admin&PASSWORD={secret}"),
+        format!("/player_api.php?username=admin&password%00={secret}"),
+        format!("/ace/getstream?id=x&username=admin&pass%77ord={secret}"),
+    ];
+    for (i, target) in targets.iter().enumerate() {
+        let from = u8::try_from(200 + i).unwrap();
+        let a = send(
+            daemon.public,
+            from,
+            &request("GET", target.as_bytes(), "", b""),
+        )
+        .await;
+        assert!(a.status < 500, "{target}: {}", a.head);
+    }
+    // The access log line of the last request is written before its answer.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let lines = daemon.drain_log();
+    let logged = lines
+        .iter()
+        .filter(|l| l.contains("player_api") || l.contains("getstream"))
+        .count();
+    assert!(logged >= 2, "the requests were logged: {lines:?}");
+    let leaks: Vec<&String> = lines.iter().filter(|l| l.contains(secret)).collect();
+    assert!(leaks.is_empty(), "{leaks:#?}");
+}

@@ -84,8 +84,21 @@ fn redact_query(query: &str) -> Cow<'_, str> {
     }
 }
 
+/// Whether a raw query key names a secret. Parsers percent-decode keys
+/// (`passwor%64` is `password` to them), so the decoded key is judged, by its
+/// leading name: `password%00` and `password[]` are masked too (over-masking a
+/// key that is not quite a password costs nothing).
 fn is_secret_param(key: &str) -> bool {
-    SECRET_PARAMS.iter().any(|p| key.eq_ignore_ascii_case(p))
+    let decoded: String = url::form_urlencoded::parse(key.as_bytes())
+        .next()
+        .map(|(k, _)| k.into_owned())
+        .unwrap_or_default();
+    let name_len = decoded
+        .bytes()
+        .take_while(|b| b.is_ascii_alphabetic() || *b == b'_')
+        .count();
+    let name = &decoded[..name_len];
+    SECRET_PARAMS.iter().any(|p| name.eq_ignore_ascii_case(p))
 }
 
 static PATTERNS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
@@ -158,6 +171,20 @@ mod tests {
         );
         assert_eq!(redact_uri("/alice/s3cret/17"), "/alice/***/17");
         assert_eq!(redact_uri("/alice/s3cret/17.ts"), "/alice/***/17.ts");
+    }
+
+    #[test]
+    fn percent_encoded_secret_names_are_masked() {
+        assert_eq!(
+            redact_uri("/player_api.php?username=a&passwor%64=s3cret"),
+            "/player_api.php?username=a&passwor%64=***"
+        );
+        assert_eq!(redact_uri("/get.php?%50ASS=s3cret"), "/get.php?%50ASS=***");
+        assert_eq!(
+            redact_uri("/get.php?password%00=s3cret&password[]=x"),
+            "/get.php?password%00=***&password[]=***"
+        );
+        assert_eq!(redact_uri("/get.php?passwords=1"), "/get.php?passwords=1");
     }
 
     #[test]
