@@ -812,6 +812,9 @@ async fn oddly_spelled_credentials_never_reach_the_log() {
         format!("/xmltv.php?username=admin&PASSWORD={secret}"),
         format!("/player_api.php?username=admin&password%00={secret}"),
         format!("/ace/getstream?id=x&username=admin&pass%77ord={secret}"),
+        // The router decodes `%6C` to `l`: this is the /live/ route.
+        format!("/%6Cive/admin/{secret}/1.ts"),
+        format!("/m%6Fvie/admin/{secret}/1.mkv"),
     ];
     for (i, target) in targets.iter().enumerate() {
         let from = u8::try_from(200 + i).unwrap();

@@ -47,7 +47,10 @@ fn redact_path(path: &str) -> Cow<'_, str> {
     if segments.len() < 4 || !segments[0].is_empty() {
         return Cow::Borrowed(path);
     }
-    let first = segments[1];
+    // The router percent-decodes the path before matching (`/%6Cive/` is the
+    // `/live/` route), so the route is recognised on the decoded segment.
+    let first = percent_decoded(segments[1]);
+    let first = first.as_str();
     let password_at = if matches!(first, "live" | "movie" | "series" | "timeshift") {
         (segments.len() >= 5).then_some(3)
     } else if segments.len() == 4 && !NOT_LEGACY.contains(&first) && !segments[3].is_empty() {
@@ -63,6 +66,29 @@ fn redact_path(path: &str) -> Cow<'_, str> {
         }
         _ => Cow::Borrowed(path),
     }
+}
+
+/// `%XX` escapes decoded (lossily: only ever compared with route names).
+fn percent_decoded(segment: &str) -> String {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn redact_query(query: &str) -> Cow<'_, str> {
@@ -171,6 +197,17 @@ mod tests {
         );
         assert_eq!(redact_uri("/alice/s3cret/17"), "/alice/***/17");
         assert_eq!(redact_uri("/alice/s3cret/17.ts"), "/alice/***/17.ts");
+    }
+
+    #[test]
+    fn percent_encoded_route_names_are_recognised() {
+        assert_eq!(redact_uri("/%6Cive/u/s3cret/1.ts"), "/%6Cive/u/***/1.ts");
+        assert_eq!(
+            redact_uri("/m%6fvie/u/s3cret/1.mkv"),
+            "/m%6fvie/u/***/1.mkv"
+        );
+        assert_eq!(redact_uri("/%61pi/users/1"), "/%61pi/users/1");
+        assert_eq!(redact_uri("/%zz/%/x"), "/%zz/***/x");
     }
 
     #[test]
