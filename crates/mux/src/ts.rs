@@ -150,7 +150,10 @@ pub(crate) mod tests {
         input.extend(packet(0x100, false, false, 5));
         let mut p = Packetizer::new();
         let out = p.push(&input).expect("packets");
-        assert!(out.chunks(PACKET).all(|c| c.len() == PACKET && c[0] == SYNC));
+        assert!(
+            out.chunks(PACKET)
+                .all(|c| c.len() == PACKET && c[0] == SYNC)
+        );
         let fills: Vec<u8> = out.chunks(PACKET).map(|c| c[4]).collect();
         assert_eq!(fills, [1, 2, 4, 5]);
         assert_eq!(p.discarded, PACKET as u64 - 1);
