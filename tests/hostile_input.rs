@@ -699,8 +699,15 @@ async fn hostile_requests_get_a_clear_4xx_and_the_daemon_survives() {
         let from = u8::try_from(i + 1).unwrap();
         let a = send(daemon.public, from, &raw).await;
         println!("{name}: {}", a.status);
+        // The admin API refuses in its JSON error shape (`{"error": {…}}`), unless
+        // the HTTP layer refused the request before any route.
+        let target = raw.split(|b| *b == b' ').nth(1).unwrap_or_default();
+        let clear = a.status < 400
+            || !target.starts_with(b"/api/")
+            || serde_json::from_slice::<serde_json::Value>(&a.body)
+                .is_ok_and(|v| v["error"]["message"].is_string());
         let ok = match expect {
-            Expect::Status(s) => a.status == s && !a.body.is_empty(),
+            Expect::Status(s) => a.status == s && !a.body.is_empty() && clear,
             Expect::RedirectTo(to) => {
                 a.status == 303
                     && a.head.lines().any(|l| {
