@@ -5,6 +5,8 @@ pub mod accounts;
 pub mod catalogue;
 pub mod engine;
 pub mod epg;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod jobs;
 pub mod logbuf;
 pub mod migrate;

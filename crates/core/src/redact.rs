@@ -47,7 +47,10 @@ fn redact_path(path: &str) -> Cow<'_, str> {
     if segments.len() < 4 || !segments[0].is_empty() {
         return Cow::Borrowed(path);
     }
-    let first = segments[1];
+    // The router percent-decodes the path before matching (`/%6Cive/` is the
+    // `/live/` route), so the route is recognised on the decoded segment.
+    let first = percent_decoded(segments[1]);
+    let first = first.as_str();
     let password_at = if matches!(first, "live" | "movie" | "series" | "timeshift") {
         (segments.len() >= 5).then_some(3)
     } else if segments.len() == 4 && !NOT_LEGACY.contains(&first) && !segments[3].is_empty() {
@@ -63,6 +66,29 @@ fn redact_path(path: &str) -> Cow<'_, str> {
         }
         _ => Cow::Borrowed(path),
     }
+}
+
+/// `%XX` escapes decoded (lossily: only ever compared with route names).
+fn percent_decoded(segment: &str) -> String {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn redact_query(query: &str) -> Cow<'_, str> {
@@ -84,8 +110,21 @@ fn redact_query(query: &str) -> Cow<'_, str> {
     }
 }
 
+/// Whether a raw query key names a secret. Parsers percent-decode keys
+/// (`passwor%64` is `password` to them), so the decoded key is judged, by its
+/// leading name: `password%00` and `password[]` are masked too (over-masking a
+/// key that is not quite a password costs nothing).
 fn is_secret_param(key: &str) -> bool {
-    SECRET_PARAMS.iter().any(|p| key.eq_ignore_ascii_case(p))
+    let decoded: String = url::form_urlencoded::parse(key.as_bytes())
+        .next()
+        .map(|(k, _)| k.into_owned())
+        .unwrap_or_default();
+    let name_len = decoded
+        .bytes()
+        .take_while(|b| b.is_ascii_alphabetic() || *b == b'_')
+        .count();
+    let name = &decoded[..name_len];
+    SECRET_PARAMS.iter().any(|p| name.eq_ignore_ascii_case(p))
 }
 
 static PATTERNS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
@@ -158,6 +197,31 @@ mod tests {
         );
         assert_eq!(redact_uri("/alice/s3cret/17"), "/alice/***/17");
         assert_eq!(redact_uri("/alice/s3cret/17.ts"), "/alice/***/17.ts");
+    }
+
+    #[test]
+    fn percent_encoded_route_names_are_recognised() {
+        assert_eq!(redact_uri("/%6Cive/u/s3cret/1.ts"), "/%6Cive/u/***/1.ts");
+        assert_eq!(
+            redact_uri("/m%6fvie/u/s3cret/1.mkv"),
+            "/m%6fvie/u/***/1.mkv"
+        );
+        assert_eq!(redact_uri("/%61pi/users/1"), "/%61pi/users/1");
+        assert_eq!(redact_uri("/%zz/%/x"), "/%zz/***/x");
+    }
+
+    #[test]
+    fn percent_encoded_secret_names_are_masked() {
+        assert_eq!(
+            redact_uri("/player_api.php?username=a&passwor%64=s3cret"),
+            "/player_api.php?username=a&passwor%64=***"
+        );
+        assert_eq!(redact_uri("/get.php?%50ASS=s3cret"), "/get.php?%50ASS=***");
+        assert_eq!(
+            redact_uri("/get.php?password%00=s3cret&password[]=x"),
+            "/get.php?password%00=***&password[]=***"
+        );
+        assert_eq!(redact_uri("/get.php?passwords=1"), "/get.php?passwords=1");
     }
 
     #[test]

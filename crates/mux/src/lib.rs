@@ -7,6 +7,8 @@
 //! packet-aligned `Bytes`) → [`hub::Viewer`] (one cursor per player).
 
 pub mod body;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod hub;
 pub mod metrics;
 pub mod ring;

@@ -143,24 +143,31 @@ impl Ring {
         }
     }
 
+    /// Whether `c` is still held and at most `budget` bytes behind the live edge.
+    fn within(&self, c: Cursor, budget: u64) -> bool {
+        self.offset_of(c).is_some_and(|at| self.head - at <= budget)
+    }
+
     /// Where a new viewer starts: the last PAT before a keyframe, else the last PAT,
-    /// if within the instant-start budget; else the live edge.
+    /// if within the instant-start budget (and the lag limit, or its first read
+    /// would skip); else the live edge.
     pub fn start_cursor(&self) -> Cursor {
-        for candidate in [self.keyframe_pat, self.last_pat].into_iter().flatten() {
-            if let Some(at) = self.offset_of(candidate)
-                && self.head - at <= self.instant_start
-            {
-                return candidate;
-            }
-        }
-        self.live_edge()
+        let budget = self.instant_start.min(self.max_lag);
+        [self.keyframe_pat, self.last_pat]
+            .into_iter()
+            .flatten()
+            .find(|c| self.within(*c, budget))
+            .unwrap_or_else(|| self.live_edge())
     }
 
     /// Where a lagging viewer resumes: the most recent PAT (a packet boundary a
-    /// decoder can restart from), else the live edge.
+    /// decoder can restart from) if it is within the lag limit, else the live edge.
+    /// The window holds more than the limit (the instant-start budget, the oldest
+    /// chunk), so an older PAT may still be held: resuming there would skip again
+    /// on the next read, for ever.
     fn resume_cursor(&self) -> Cursor {
         self.last_pat
-            .filter(|c| self.offset_of(*c).is_some())
+            .filter(|c| self.within(*c, self.max_lag))
             .unwrap_or_else(|| self.live_edge())
     }
 
@@ -262,6 +269,26 @@ mod tests {
         };
         assert!(ts::is_pat_start(&d[..PACKET]), "resumes at a PAT");
         assert_eq!(r.read(&mut fast), Read::Wait);
+    }
+
+    #[test]
+    fn a_skip_never_lands_beyond_the_lag_limit() {
+        // PATs sparser than the lag limit, and a window (instant start) larger than it.
+        let lag = 2 * PACKET as u64;
+        let mut r = Ring::new(lag, 8 * PACKET as u64);
+        r.push(chunk(&[PAT]));
+        let mut slow = Cursor { seq: 0, offset: 0 };
+        for _ in 0..5 {
+            r.push(chunk(&[DATA]));
+        }
+        assert!(matches!(r.read(&mut slow), Read::Lagged { .. }));
+        assert_eq!(
+            slow,
+            r.live_edge(),
+            "the old PAT is too far behind to resume at"
+        );
+        assert_eq!(r.read(&mut slow), Read::Wait);
+        assert_eq!(r.start_cursor(), r.live_edge(), "nor to start at");
     }
 
     #[test]

@@ -49,20 +49,36 @@ impl Packetizer {
     }
 
     /// Feeds a piece; returns the whole packets now available (possibly empty).
+    /// Every packet handed out starts with the sync byte: a byte lost or added
+    /// inside a piece shifts every later packet of it, so those are resynchronised
+    /// too, not just the start of each piece.
     pub fn push(&mut self, piece: &[u8]) -> Option<Bytes> {
         self.pending.extend_from_slice(piece);
-        self.resync();
-        let whole = self.pending.len() / PACKET * PACKET;
-        if whole == 0 {
-            return None;
-        }
         // Copy the packets out into an allocation of exactly their size: a slice
         // of `pending` (or of the HTTP client's read buffer) would keep a larger,
         // growing allocation alive for as long as the ring holds the chunk. One
         // copy per byte received, shared by every viewer.
-        let chunk = Bytes::copy_from_slice(&self.pending[..whole]);
-        self.pending.advance(whole);
-        Some(chunk)
+        let mut out: Vec<u8> = Vec::new();
+        loop {
+            self.resync();
+            let aligned = self
+                .pending
+                .chunks_exact(PACKET)
+                .take_while(|p| p[0] == SYNC)
+                .count()
+                * PACKET;
+            if aligned == 0 {
+                break;
+            }
+            out.reserve_exact(aligned);
+            out.extend_from_slice(&self.pending[..aligned]);
+            self.pending.advance(aligned);
+            // What is left is a partial packet, or one out of sync: resync it.
+            if self.pending.len() < PACKET {
+                break;
+            }
+        }
+        (!out.is_empty()).then(|| Bytes::from(out))
     }
 
     /// Drops bytes until the buffer starts at a plausible packet: a sync byte with
@@ -122,6 +138,25 @@ pub(crate) mod tests {
         }
         assert_eq!(out, stream);
         assert_eq!(p.discarded, 0);
+    }
+
+    #[test]
+    fn a_packet_out_of_sync_inside_a_piece_is_not_handed_out() {
+        // One piece: two packets, the third missing its first byte, then two more.
+        let mut input = packet(0x100, false, false, 1);
+        input.extend(packet(0x100, false, false, 2));
+        input.extend(&packet(0x100, false, false, 3)[1..]);
+        input.extend(packet(0x100, false, false, 4));
+        input.extend(packet(0x100, false, false, 5));
+        let mut p = Packetizer::new();
+        let out = p.push(&input).expect("packets");
+        assert!(
+            out.chunks(PACKET)
+                .all(|c| c.len() == PACKET && c[0] == SYNC)
+        );
+        let fills: Vec<u8> = out.chunks(PACKET).map(|c| c[4]).collect();
+        assert_eq!(fills, [1, 2, 4, 5]);
+        assert_eq!(p.discarded, PACKET as u64 - 1);
     }
 
     #[test]

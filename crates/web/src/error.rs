@@ -130,3 +130,24 @@ pub fn query_error(
 pub fn json_error(err: actix_web::error::JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
     ApiError::BadRequest(format!("invalid JSON body: {err}")).into()
 }
+
+/// Path segments that do not parse (an id too big for an `i64`, invalid UTF-8)
+/// name nothing: a JSON 404 like any unknown path.
+pub fn path_error(err: actix_web::error::PathError, _req: &HttpRequest) -> actix_web::Error {
+    ApiError::NotFound(format!("no such resource: {err}")).into()
+}
+
+/// Malformed or oversized form bodies: the JSON error shape, with actix's status
+/// (413 when too large, else 400).
+pub fn form_error(err: actix_web::error::UrlencodedError, _req: &HttpRequest) -> actix_web::Error {
+    let status = err.status_code();
+    let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
+        "payload_too_large"
+    } else {
+        "bad_request"
+    };
+    let message = format!("invalid form body: {err}");
+    let resp =
+        HttpResponse::build(status).json(json!({"error": {"code": code, "message": message}}));
+    actix_web::error::InternalError::from_response(err, resp).into()
+}

@@ -11,6 +11,8 @@ pub mod auth;
 pub mod brake;
 pub mod dashboard;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod health;
 pub mod mux_api;
 pub mod net;
@@ -51,6 +53,8 @@ pub fn server(state: AppState, listener: TcpListener) -> std::io::Result<Server>
             .app_data(data.clone())
             .app_data(web::QueryConfig::default().error_handler(error::query_error))
             .app_data(web::JsonConfig::default().error_handler(error::json_error))
+            .app_data(web::FormConfig::default().error_handler(error::form_error))
+            .app_data(web::PathConfig::default().error_handler(error::path_error))
             .wrap(middleware::Condition::new(
                 access_log,
                 middleware::from_fn(access_log::log_request),

@@ -2,7 +2,7 @@
 //! the parsers for each source kind (M3U, JSON, HTML pages). Parsers never fail on a
 //! bad line: they skip it and count it, and never panic on any input.
 
-mod fields;
+pub(crate) mod fields;
 pub mod html;
 pub mod ids;
 pub mod json_list;

@@ -186,11 +186,21 @@ async fn delete_guide_source(
     Ok(HttpResponse::NoContent().finish())
 }
 
-fn target(body: Option<web::Json<TriggerBody>>) -> Target {
-    match body.and_then(|b| b.source_id) {
+/// Which sources a trigger names: every one for an empty body, else the JSON
+/// body's `source_id` (`{}` and `{"source_id": null}` also mean all). Any other
+/// body is refused: read as "no body" it would refresh every source when the
+/// caller meant one.
+/// The content type is not checked, so `curl -d '{"source_id":1}'` works.
+fn target(body: &[u8]) -> Result<Target, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Target::All);
+    }
+    let body: TriggerBody = serde_json::from_slice(body)
+        .map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))?;
+    Ok(match body.source_id {
         Some(id) => Target::One(id),
         None => Target::All,
-    }
+    })
 }
 
 /// Queues a refresh, or with `?wait=true` runs it and answers its outcome.
@@ -200,6 +210,10 @@ async fn trigger(
     wait: bool,
     target: Target,
 ) -> Result<HttpResponse, ApiError> {
+    if let Target::One(id) = target {
+        // An unknown id is a 404 now, not a queued job that silently does nothing.
+        state.store.run(move |c| rows::get(c, table, id)).await?;
+    }
     if !wait {
         match table {
             SourceTable::Channels => state.jobs.refresh_sources(target),
@@ -237,17 +251,17 @@ async fn trigger(
 async fn trigger_channel_sources(
     state: web::Data<AppState>,
     query: web::Query<WaitQuery>,
-    body: Option<web::Json<TriggerBody>>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    trigger(&state, SourceTable::Channels, query.wait, target(body)).await
+    trigger(&state, SourceTable::Channels, query.wait, target(&body)?).await
 }
 
 async fn trigger_guides(
     state: web::Data<AppState>,
     query: web::Query<WaitQuery>,
-    body: Option<web::Json<TriggerBody>>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    trigger(&state, SourceTable::Epg, query.wait, target(body)).await
+    trigger(&state, SourceTable::Epg, query.wait, target(&body)?).await
 }
 
 async fn guide_report(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {

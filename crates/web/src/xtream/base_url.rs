@@ -1,10 +1,14 @@
 //! The absolute base URL given to players in playlists and guides:
 //! `server.public_url` when set, else the request's `Host` (and, only when
 //! `server.trust_forwarded_headers` is on, `X-Forwarded-Host`/`-Proto`). Never
-//! `0.0.0.0`, and never a Host header that could break out of an attribute.
+//! `0.0.0.0`, and never a Host header that is not a host (`[::1`, `h:0`, quotes):
+//! those fall back to the address the listener is bound to.
+
+use std::net::Ipv6Addr;
 
 use acextream_core::Settings;
 use actix_web::HttpRequest;
+use url::Url;
 
 /// `scheme://host[:port]` of the public side, as a player should reach it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,14 +27,10 @@ impl BaseUrl {
         if let Some(url) = &settings.server.public_url
             && let Some(host) = url.host_str()
         {
-            let host = if host.contains(':') {
-                format!("[{host}]")
-            } else {
-                host.to_owned()
-            };
+            // host_str already brackets an IPv6 address.
             return BaseUrl {
                 scheme: url.scheme().to_owned(),
-                host,
+                host: host.to_owned(),
                 port: url.port(),
             };
         }
@@ -38,23 +38,28 @@ impl BaseUrl {
             req.headers()
                 .get(name)
                 .and_then(|v| v.to_str().ok())
-                .map(|v| v.split(',').next().unwrap_or("").trim().to_owned())
+                .map(str::trim)
                 .filter(|v| !v.is_empty())
         };
-        let trusted = settings.server.trust_forwarded_headers;
-        let scheme = trusted
-            .then(|| header("x-forwarded-proto"))
-            .flatten()
-            .filter(|p| p == "http" || p == "https")
-            .unwrap_or_else(|| "http".to_owned());
-        let authority = trusted
-            .then(|| header("x-forwarded-host"))
-            .flatten()
-            .or_else(|| header("host"))
-            .filter(|h| is_safe_authority(h));
+        // Proxies append to the forwarded headers: the first entry is the client's.
+        let forwarded = |name: &str| {
+            settings
+                .server
+                .trust_forwarded_headers
+                .then(|| header(name))
+                .flatten()
+                .map(|v| v.split(',').next().unwrap_or("").trim())
+        };
+        let scheme = forwarded("x-forwarded-proto")
+            .filter(|p| *p == "http" || *p == "https")
+            .unwrap_or("http")
+            .to_owned();
+        let authority = forwarded("x-forwarded-host")
+            .and_then(parse_authority)
+            .or_else(|| header("host").and_then(parse_authority));
         let local = req.app_config().local_addr();
         let (host, port) = match authority {
-            Some(a) => split_authority(&a),
+            Some(a) => a,
             None => {
                 let ip = local.ip();
                 let host = if ip.is_unspecified() {
@@ -95,25 +100,61 @@ impl BaseUrl {
     }
 }
 
-/// Host names, IPv4 and bracketed IPv6, with an optional port; nothing else.
-fn is_safe_authority(a: &str) -> bool {
-    a.len() <= 255
-        && a.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']' | '_'))
+/// `host[:port]` of a `Host` (or `X-Forwarded-Host`) value a player could really
+/// have connected to: a DNS name, an IPv4 address or a bracketed IPv6 address,
+/// and a port 1–65535; the host as the `url` crate writes it (lowercase, IPv6
+/// compressed). Anything else (`[::1`, `:::::`, `h:0`, `a@b`, quotes) is `None`,
+/// and the caller falls back to the listener's own address: a header copied into
+/// every playlist URL must not be able to break them or inject markup.
+fn parse_authority(a: &str) -> Option<(String, Option<u16>)> {
+    if a.is_empty() || a.len() > 255 {
+        return None;
+    }
+    let (host, port) = match a.strip_prefix('[') {
+        Some(rest) => {
+            let (ip, tail) = rest.split_once(']')?;
+            ip.parse::<Ipv6Addr>().ok()?;
+            let port = match tail {
+                "" => None,
+                t => Some(t.strip_prefix(':')?),
+            };
+            (&a[..ip.len() + 2], port)
+        }
+        None => match a.split_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (a, None),
+        },
+    };
+    let port = match port {
+        Some(p) => Some(parse_port(p)?),
+        None => None,
+    };
+    if !host.starts_with('[') && !is_host_name(host) {
+        return None;
+    }
+    // Names that look like IPv4 but are not one (`1.2.3.999`) are refused by the
+    // URL parser players use; ask it, and keep its spelling of the host.
+    let url = Url::parse(&format!("http://{host}/")).ok()?;
+    Some((url.host_str()?.to_owned(), port))
 }
 
-fn split_authority(a: &str) -> (String, Option<u16>) {
-    if let Some(rest) = a.strip_prefix('[') {
-        // [v6]:port
-        if let Some((ip, tail)) = rest.split_once(']') {
-            let port = tail.strip_prefix(':').and_then(|p| p.parse().ok());
-            return (format!("[{ip}]"), port);
-        }
-    }
-    match a.rsplit_once(':') {
-        Some((h, p)) if !h.contains(':') => (h.to_owned(), p.parse().ok()),
-        _ => (a.to_owned(), None),
-    }
+/// 1 to 5 digits, 1–65535.
+fn parse_port(p: &str) -> Option<u16> {
+    let digits = !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit());
+    digits.then(|| p.parse().ok()).flatten().filter(|p| *p != 0)
+}
+
+/// Dot-separated labels of letters, digits, `-` and `_` (one trailing dot allowed).
+fn is_host_name(h: &str) -> bool {
+    let h = h.strip_suffix('.').unwrap_or(h);
+    !h.is_empty()
+        && h.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
 }
 
 #[cfg(test)]
@@ -170,6 +211,8 @@ mod tests {
             BaseUrl::of(&req, &s).origin(),
             "https://iptv.example.net:8443"
         );
+        s.server.public_url = Some("http://[::1]:58055".parse().unwrap());
+        assert_eq!(BaseUrl::of(&req, &s).origin(), "http://[::1]:58055");
         let req = TestRequest::default()
             .insert_header(("host", "evil\"><script>"))
             .to_http_request();
@@ -177,6 +220,38 @@ mod tests {
         assert!(
             !origin.contains('"') && !origin.contains("0.0.0.0"),
             "{origin}"
+        );
+        for bad in [
+            "[::1",
+            ":::::",
+            "h:0",
+            "h:",
+            "h:65536",
+            "a@b",
+            "a b",
+            "1.2.3.999",
+            "h:1:2",
+        ] {
+            let req = TestRequest::default()
+                .insert_header(("host", bad))
+                .to_http_request();
+            let base = BaseUrl::of(&req, &settings());
+            // TestRequest's listener is 127.0.0.1:8080.
+            assert_eq!(base.origin(), "http://127.0.0.1:8080", "Host {bad:?}");
+        }
+        let req = TestRequest::default()
+            .insert_header(("host", "[::0001]:58055"))
+            .to_http_request();
+        assert_eq!(
+            BaseUrl::of(&req, &settings()).origin(),
+            "http://[::1]:58055"
+        );
+        let req = TestRequest::default()
+            .insert_header(("host", "TV.Example.org."))
+            .to_http_request();
+        assert_eq!(
+            BaseUrl::of(&req, &settings()).origin(),
+            "http://tv.example.org."
         );
         let req = TestRequest::default()
             .insert_header(("host", "0.0.0.0:58055"))

@@ -1,0 +1,121 @@
+//! Fuzzing harness of what the Xtream routes read from a request before any
+//! account is looked up: the parameters (query string, then a form body), the
+//! client address, and the base URL put into playlists and `server_info` (from
+//! `Host` and the forwarded headers). The same function runs under `cargo fuzz`
+//! (fuzz/) and over the saved inputs under `cargo test`. Not part of the API:
+//! hidden from the docs.
+//!
+//! Input: a flags byte (bit 0: trust forwarded headers, bit 1: form body), then four fields separated by `0xff` (a byte UTF-8 never
+//! uses): the query string, the `Host` header, the forwarded headers' value, and
+//! the body.
+
+use acextream_core::Settings;
+use actix_web::http::header::HeaderValue;
+use actix_web::test::TestRequest;
+
+use crate::net::client_ip;
+use crate::xtream::base_url::BaseUrl;
+use crate::xtream::creds::XtreamParams;
+
+/// Runs one request (see the module doc).
+pub fn xtream(data: &[u8]) {
+    let [flags, rest @ ..] = data else {
+        return;
+    };
+    let mut fields = rest.splitn(4, |b| *b == 0xff);
+    let query = fields.next().unwrap_or_default();
+    let host = fields.next().unwrap_or_default();
+    let forwarded = fields.next().unwrap_or_default();
+    let body = fields.next().unwrap_or_default();
+
+    let mut settings = Settings::default();
+    settings.server.trust_forwarded_headers = flags & 1 != 0;
+    let mut req = TestRequest::default();
+    // A target the HTTP parser would refuse never reaches a handler. What it
+    // takes may still lose a `#fragment`: the query is what the URI keeps.
+    let target = std::str::from_utf8(query)
+        .ok()
+        .map(|q| format!("/player_api.php?{q}"))
+        .filter(|t| t.parse::<actix_web::http::Uri>().is_ok());
+    let mut query = None;
+    if let Some(t) = &target {
+        req = req.uri(t);
+        query = t
+            .parse::<actix_web::http::Uri>()
+            .ok()
+            .and_then(|u| u.query().map(str::to_owned));
+    }
+    for (name, value) in [
+        ("host", host),
+        ("x-forwarded-host", forwarded),
+        ("x-forwarded-proto", forwarded),
+        ("x-forwarded-for", forwarded),
+    ] {
+        if let Ok(v) = HeaderValue::from_bytes(value) {
+            req = req.insert_header((name, v));
+        }
+    }
+    if flags & 2 != 0 {
+        req = req.insert_header(("content-type", "application/x-www-form-urlencoded"));
+    }
+    let req = req.to_http_request();
+
+    let params = XtreamParams::from_request(&req, body);
+    let from_query: Vec<(String, String)> =
+        url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+            .into_owned()
+            .collect();
+    // The query wins; the body only adds what the query lacks.
+    for (k, v) in &from_query {
+        let first = from_query.iter().find(|(q, _)| q == k).map(|(_, v)| v);
+        assert_eq!(params.get(k), first.map(String::as_str), "{k}={v}");
+    }
+    if flags & 2 == 0 {
+        assert_eq!(params.0, from_query);
+    }
+    assert!(!client_ip(&req, settings.server.trust_forwarded_headers).is_empty());
+
+    base_url(&req, &settings);
+    settings.server.public_url = url::Url::parse("https://tv.example.org:8443/").ok();
+    let base = BaseUrl::of(&req, &settings);
+    assert_eq!(
+        base.origin(),
+        "https://tv.example.org:8443",
+        "public_url wins"
+    );
+}
+
+/// The base URL is always a well-formed origin, whatever the headers said.
+fn base_url(req: &actix_web::HttpRequest, settings: &Settings) {
+    let base = BaseUrl::of(req, settings);
+    let origin = base.origin();
+    assert!(
+        !origin
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "\"'<>\\`".contains(c)),
+        "{origin}"
+    );
+    let url = url::Url::parse(&origin);
+    let Ok(url) = url else {
+        panic!("base URL {origin:?} does not parse");
+    };
+    assert_eq!(url.scheme(), base.scheme, "{origin}");
+    assert_eq!(url.host_str(), Some(base.host.as_str()), "{origin}");
+    assert_eq!(url.port(), base.port, "{origin}");
+    assert_eq!(url.path(), "/", "{origin}");
+    assert!(
+        url.username().is_empty() && url.password().is_none(),
+        "{origin}"
+    );
+    assert!(
+        url.query().is_none() && url.fragment().is_none(),
+        "{origin}"
+    );
+    assert_eq!(
+        format!("{origin}/"),
+        url.as_str(),
+        "the origin is already normal"
+    );
+    assert_ne!(base.port_or_default(), 0, "{origin}");
+    assert!(base.host != "0.0.0.0" && base.host != "[::]", "{origin}");
+}

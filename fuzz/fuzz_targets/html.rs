@@ -1,0 +1,4 @@
+//! Fuzz target: see `acextream_core::fuzzing::html`.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| acextream_core::fuzzing::html(data));

@@ -1,0 +1,4 @@
+//! Fuzz target: see `acextream_core::fuzzing::settings`.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| acextream_core::fuzzing::settings(data));
