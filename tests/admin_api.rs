@@ -257,6 +257,11 @@ async fn user_links_carry_a_placeholder_unless_the_password_is_given() {
         )
         .await;
     assert_eq!((status, &posted["m3u"]), (200, &filled["m3u"]));
+    // A malformed body is refused, not read as "no password".
+    let (status, err) = api
+        .post(&format!("/api/users/{id}/links"), json!({"password": 17}))
+        .await;
+    assert_error(status, &err, 400, "bad_request", "invalid JSON body");
     let (status, err) = api
         .get(&format!("/api/users/{id}/links?password=wrong-pass"))
         .await;

@@ -40,9 +40,17 @@ pub(super) async fn post(
     req: HttpRequest,
     state: web::Data<AppState>,
     id: web::Path<i64>,
-    body: Option<web::Json<LinksInput>>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let password = body.and_then(|b| b.into_inner().password);
+    // An empty body asks for the placeholder links; a malformed one is a 400, not
+    // silently "no password" (the caller would get links that do not work).
+    let password = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        serde_json::from_slice::<LinksInput>(&body)
+            .map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))?
+            .password
+    };
     links(&req, &state, id.into_inner(), password).await
 }
 
