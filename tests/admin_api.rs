@@ -752,8 +752,8 @@ async fn metrics_are_prometheus_text_behind_an_admin_login_or_the_token() {
             .await
             .unwrap()
             .status(),
-        401,
-        "players may not"
+        403,
+        "players are authenticated but may not"
     );
     assert_eq!(
         metrics()
