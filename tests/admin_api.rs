@@ -393,51 +393,35 @@ async fn settings_are_listed_validated_saved_reverted_and_applied_at_the_next_st
     );
 }
 
-/// Admin calls against the real binary.
-async fn daemon_call(d: &Daemon, method: reqwest::Method, path: &str, body: Value) -> (u16, Value) {
-    let r = http()
-        .request(method, d.url(path))
-        .basic_auth(ADMIN.0, Some(ADMIN.1))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_setting_from_the_environment_is_not_editable_and_beats_the_database() {
     let dir = tempfile::tempdir().unwrap();
     let env = [("ACEXTREAM_EPG__DAYS_AHEAD", "5")];
     let mut daemon = Daemon::start(dir.path(), &env);
     let get = reqwest::Method::GET;
-    let (status, days) = daemon_call(
-        &daemon,
-        get.clone(),
-        "/api/settings/epg.days_ahead",
-        Value::Null,
-    )
-    .await;
+    let (status, days) = daemon
+        .admin(get.clone(), "/api/settings/epg.days_ahead", Value::Null)
+        .await;
     assert_eq!(status, 200, "{days}");
     assert_eq!(
         (&days["value"], &days["source"], &days["editable"]),
         (&json!(5), &json!("env"), &json!(false))
     );
-    let (status, err) = daemon_call(
-        &daemon,
-        reqwest::Method::PUT,
-        "/api/settings/epg.days_ahead",
-        json!({"value": 9}),
-    )
-    .await;
+    let (status, err) = daemon
+        .admin(
+            reqwest::Method::PUT,
+            "/api/settings/epg.days_ahead",
+            json!({"value": 9}),
+        )
+        .await;
     assert_error(status, &err, 409, "conflict", "ACEXTREAM_EPG__DAYS_AHEAD");
-    let (status, _) = daemon_call(
-        &daemon,
-        reqwest::Method::PUT,
-        "/api/settings/epg.days_back",
-        json!({"value": 3}),
-    )
-    .await;
+    let (status, _) = daemon
+        .admin(
+            reqwest::Method::PUT,
+            "/api/settings/epg.days_back",
+            json!({"value": 3}),
+        )
+        .await;
     assert_eq!(status, 200);
     // A row written behind the API's back (an older version, another tool) for the
     // env-set key: the environment still wins at the next start.
@@ -450,18 +434,16 @@ async fn a_setting_from_the_environment_is_not_editable_and_beats_the_database()
     daemon.terminate();
     assert!(daemon.wait_exit(Duration::from_secs(10)).is_some());
     let daemon = Daemon::start(dir.path(), &env);
-    let (_, days) = daemon_call(
-        &daemon,
-        get.clone(),
-        "/api/settings/epg.days_ahead",
-        Value::Null,
-    )
-    .await;
+    let (_, days) = daemon
+        .admin(get.clone(), "/api/settings/epg.days_ahead", Value::Null)
+        .await;
     assert_eq!(
         (&days["running"], &days["source"]),
         (&json!(5), &json!("env"))
     );
-    let (_, back) = daemon_call(&daemon, get, "/api/settings/epg.days_back", Value::Null).await;
+    let (_, back) = daemon
+        .admin(get, "/api/settings/epg.days_back", Value::Null)
+        .await;
     assert_eq!(
         (&back["running"], &back["source"]),
         (&json!(3), &json!("database"))

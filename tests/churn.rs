@@ -23,7 +23,7 @@ use std::time::Duration;
 use acestream_sim::ts::TsChecker;
 use acestream_sim::{Content, Fault, SimConfig, Simulator};
 use common::fixture::FixtureServer;
-use common::{ADMIN, Daemon, http};
+use common::{Daemon, http};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
@@ -499,18 +499,6 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap()
 }
 
-async fn admin_json(d: &Daemon, method: reqwest::Method, path: &str, body: Value) -> (u16, Value) {
-    let r = http()
-        .request(method, d.url(path))
-        .basic_auth(ADMIN.0, Some(ADMIN.1))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
-
 /// What the daemon and the engine say about open streams, in one snapshot.
 #[derive(Debug)]
 struct Quiet {
@@ -637,29 +625,29 @@ async fn two_thousand_viewers_come_and_go_and_leave_nothing_behind() {
     let pid = d.child.id();
 
     let post = reqwest::Method::POST;
-    let (status, src) = admin_json(
-        &d,
-        post.clone(),
-        "/api/scraper/sources",
-        json!({"url": lists.url("/churn.m3u")}),
-    )
-    .await;
+    let (status, src) = d
+        .admin(
+            post.clone(),
+            "/api/scraper/sources",
+            json!({"url": lists.url("/churn.m3u")}),
+        )
+        .await;
     assert_eq!(status, 201, "{src}");
-    let (status, body) = admin_json(
-        &d,
-        post.clone(),
-        "/api/scraper/trigger?wait=true",
-        json!({"source_id": src["id"]}),
-    )
-    .await;
+    let (status, body) = d
+        .admin(
+            post.clone(),
+            "/api/scraper/trigger?wait=true",
+            json!({"source_id": src["id"]}),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
-    let (status, body) = admin_json(
-        &d,
-        post,
-        "/api/users",
-        json!({"username": USER, "password": PASS, "max_connections": 0}),
-    )
-    .await;
+    let (status, body) = d
+        .admin(
+            post,
+            "/api/users",
+            json!({"username": USER, "password": PASS, "max_connections": 0}),
+        )
+        .await;
     assert_eq!(status, 201, "{body}");
     let streams = common::get_json(d.url(&format!(
         "/player_api.php?username={USER}&password={PASS}&action=get_live_streams"

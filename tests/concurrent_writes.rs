@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use acextream_core::Store;
 use common::{ADMIN, Daemon, acextream, eventually, http};
-use serde_json::{Value, json};
+use serde_json::json;
 
 const CHANNELS: usize = 100;
 const PROGRAMMES: usize = 200_000;
@@ -110,17 +110,6 @@ fn progress(store: &Store, source: i64) -> Progress {
         .unwrap()
 }
 
-async fn call(d: &Daemon, method: reqwest::Method, path: &str, body: Value) -> (u16, Value) {
-    let r = http()
-        .request(method, d.url(path))
-        .basic_auth(ADMIN.0, Some(ADMIN.1))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
-}
-
 /// The guide players get, as `xmltv.php` streams it.
 async fn xmltv(d: &Daemon) -> String {
     let r = http()
@@ -138,13 +127,13 @@ async fn xmltv(d: &Daemon) -> String {
 /// Waits until guide source `id` reports `programmes` programmes stored.
 async fn imported(d: &Daemon, id: i64, programmes: usize) {
     let done = eventually(Duration::from_secs(300), async || {
-        let (_, s) = call(
-            d,
-            reqwest::Method::GET,
-            &format!("/api/epg/sources/{id}"),
-            json!(null),
-        )
-        .await;
+        let (_, s) = d
+            .admin(
+                reqwest::Method::GET,
+                &format!("/api/epg/sources/{id}"),
+                json!(null),
+            )
+            .await;
         assert!(s["last_error"].is_null(), "import failed: {s}");
         s["new"] == programmes
     })
@@ -164,22 +153,22 @@ async fn channel_edits_during_a_200k_programme_guide_import_all_succeed() {
     let post = reqwest::Method::POST;
 
     // A channel showing guide channel ch0, and the old guide imported.
-    let (status, channel) = call(
-        &daemon,
-        post.clone(),
-        "/api/channels",
-        json!({"name": "Zero", "stream": "a".repeat(40), "tvg_id": "ch0.example"}),
-    )
-    .await;
+    let (status, channel) = daemon
+        .admin(
+            post.clone(),
+            "/api/channels",
+            json!({"name": "Zero", "stream": "a".repeat(40), "tvg_id": "ch0.example"}),
+        )
+        .await;
     assert_eq!(status, 201, "{channel}");
     let channel = channel["id"].as_i64().unwrap();
-    let (status, source) = call(
-        &daemon,
-        post.clone(),
-        "/api/epg/sources",
-        json!({"name": "big", "url": guide.display().to_string()}),
-    )
-    .await;
+    let (status, source) = daemon
+        .admin(
+            post.clone(),
+            "/api/epg/sources",
+            json!({"name": "big", "url": guide.display().to_string()}),
+        )
+        .await;
     assert_eq!(status, 201, "{source}");
     let source = source["id"].as_i64().unwrap();
     imported(&daemon, source, CHANNELS * 3).await;
@@ -189,13 +178,9 @@ async fn channel_edits_during_a_200k_programme_guide_import_all_succeed() {
     write_guide(&guide, PROGRAMMES, "Show");
     let store = Store::open(&daemon.dir.join("test.db")).unwrap();
     let before = progress(&store, source);
-    let (status, _) = call(
-        &daemon,
-        post,
-        "/api/epg/update",
-        json!({"source_id": source}),
-    )
-    .await;
+    let (status, _) = daemon
+        .admin(post, "/api/epg/update", json!({"source_id": source}))
+        .await;
     assert_eq!(status, 202);
     let started = eventually(Duration::from_secs(120), async || {
         progress(&store, source).staged > 0
@@ -206,9 +191,7 @@ async fn channel_edits_during_a_200k_programme_guide_import_all_succeed() {
     let put = reqwest::Method::PUT;
     let mut during_import = 0;
     for i in 0..50 {
-        let (status, body) = call(
-            &daemon,
-            put.clone(),
+        let (status, body) = daemon.admin(put.clone(),
             &format!("/api/channels/{channel}"),
             json!({"name": format!("Edited {i}"), "logo": format!("http://logos.example/{i}.png")}),
         )
@@ -246,13 +229,13 @@ async fn channel_edits_during_a_200k_programme_guide_import_all_succeed() {
     let guide = xmltv(&daemon).await;
     assert_eq!(guide.matches("<programme ").count(), PROGRAMMES / CHANNELS);
     assert!(!guide.contains("Old show"));
-    let (_, edited) = call(
-        &daemon,
-        reqwest::Method::GET,
-        &format!("/api/channels/{channel}"),
-        json!(null),
-    )
-    .await;
+    let (_, edited) = daemon
+        .admin(
+            reqwest::Method::GET,
+            &format!("/api/channels/{channel}"),
+            json!(null),
+        )
+        .await;
     assert_eq!(edited["name"], "Edited 49");
     assert_eq!(edited["logo"], "http://logos.example/49.png");
 }

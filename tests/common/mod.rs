@@ -116,6 +116,25 @@ impl Daemon {
         None
     }
 
+    /// An admin REST call (HTTP Basic as [`ADMIN`]) with a JSON body; the status and
+    /// the JSON answer (`Null` when it is not JSON).
+    pub async fn admin(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let r = http()
+            .request(method, self.url(path))
+            .basic_auth(ADMIN.0, Some(ADMIN.1))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
     /// Every log line received so far.
     pub fn drain_log(&self) -> Vec<String> {
         self.log.try_iter().collect()
