@@ -10,6 +10,8 @@ use url::Url;
 
 use crate::settings::EngineSettings;
 
+pub mod pool;
+
 /// What a channel is to the engine: a content id and a swarm infohash are different
 /// things and must be sent as the matching parameter.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

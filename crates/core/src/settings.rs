@@ -112,13 +112,22 @@ impl Default for ServerSettings {
 pub struct MuxSettings {
     /// Address of the internal listener; keep it on loopback.
     pub bind: SocketAddr,
-    /// How long the engine may take to answer getstream and send the first bytes.
+    /// The longest a new viewer waits for a channel's first bytes, across all of
+    /// its links (the channel goes on trying after; the viewer gets a 504).
     #[serde(with = "humantime_serde")]
     pub response_timeout: Duration,
-    /// Silence on a running stream after which the engine session is re-opened.
+    /// How long one link may take to produce its first byte (engine getstream,
+    /// pre-buffering, playback headers) before the next link is tried.
+    #[serde(with = "humantime_serde")]
+    pub link_start_timeout: Duration,
+    /// How long a link that failed stays behind the channel's healthy links.
+    #[serde(with = "humantime_serde")]
+    pub link_cooldown: Duration,
+    /// Silence on a running stream after which the channel switches to its next link.
     #[serde(with = "humantime_serde")]
     pub stall_timeout: Duration,
-    /// How many times a failed engine session is re-opened before viewers are cut.
+    /// How many times a dropped engine session is re-opened on the same link before
+    /// the channel switches to its next link (or, with one link, viewers are cut).
     pub max_reopens: u32,
     /// How long the engine session stays open after its last viewer left.
     #[serde(with = "humantime_serde")]
@@ -139,7 +148,9 @@ impl Default for MuxSettings {
     fn default() -> Self {
         Self {
             bind: SocketAddr::from(([127, 0, 0, 1], 8001)),
-            response_timeout: Duration::from_secs(30),
+            response_timeout: Duration::from_secs(45),
+            link_start_timeout: Duration::from_secs(15),
+            link_cooldown: Duration::from_secs(600),
             stall_timeout: Duration::from_secs(15),
             max_reopens: 3,
             idle_grace: Duration::from_secs(10),
@@ -152,12 +163,21 @@ impl Default for MuxSettings {
     }
 }
 
-/// The AceStream engine.
+/// The AceStream engine, or a pool of them.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct EngineSettings {
-    /// Base URL of the engine's HTTP API.
+    /// Base URL of the engine's HTTP API (the one-engine shorthand of `urls`).
     pub url: Url,
+    /// A pool of engines; when not empty it wins over `url`. In the environment a
+    /// comma-separated list: `ACEXTREAM_ENGINE__URLS=http://a:6878,http://b:6878`.
+    #[serde(deserialize_with = "url_list")]
+    pub urls: Vec<Url>,
+    /// Channel sessions one engine may carry; 0 = unlimited.
+    pub max_sessions: u32,
+    /// How often each engine's health (`get_version`) is checked.
+    #[serde(with = "humantime_serde")]
+    pub health_interval: Duration,
     /// Timeout of short engine calls (health, stat, availability checks).
     #[serde(with = "humantime_serde")]
     pub request_timeout: Duration,
@@ -167,9 +187,44 @@ impl Default for EngineSettings {
     fn default() -> Self {
         Self {
             url: Url::parse("http://127.0.0.1:6878").unwrap_or_else(|_| unreachable!()),
+            urls: Vec::new(),
+            max_sessions: 0,
+            health_interval: Duration::from_secs(10),
             request_timeout: Duration::from_secs(3),
         }
     }
+}
+
+impl EngineSettings {
+    /// The engines to use: `urls`, or `url` alone.
+    pub fn pool_urls(&self) -> Vec<Url> {
+        if self.urls.is_empty() {
+            vec![self.url.clone()]
+        } else {
+            self.urls.clone()
+        }
+    }
+}
+
+/// A list of URLs from TOML (an array) or the environment (one comma-separated
+/// string, since environment values cannot be arrays).
+fn url_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Url>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Given {
+        List(Vec<String>),
+        One(String),
+    }
+    let items = match Given::deserialize(d)? {
+        Given::List(v) => v,
+        Given::One(s) => s.split(',').map(str::to_owned).collect(),
+    };
+    items
+        .iter()
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .map(|s| Url::parse(s).map_err(|e| serde::de::Error::custom(format!("{s:?}: {e}"))))
+        .collect()
 }
 
 /// The SQLite database.
@@ -388,6 +443,20 @@ impl Settings {
         }
         if !matches!(self.engine.url.scheme(), "http" | "https") {
             return bad("engine.url", "must be an http:// or https:// URL");
+        }
+        if self
+            .engine
+            .urls
+            .iter()
+            .any(|u| !matches!(u.scheme(), "http" | "https"))
+        {
+            return bad("engine.urls", "every entry must be an http:// or https:// URL");
+        }
+        if self.engine.health_interval.is_zero() {
+            return bad("engine.health_interval", "must be greater than zero");
+        }
+        if self.mux.link_start_timeout.is_zero() {
+            return bad("mux.link_start_timeout", "must be greater than zero");
         }
         if self.server.bind.port() != 0 && self.server.bind == self.mux.bind {
             return bad("mux.bind", "must differ from server.bind");

@@ -7,17 +7,24 @@
 //! Viewers learn about new chunks through a `watch` channel, which wakes all of
 //! them at once and never loses a wake-up.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
 
-use acextream_core::engine::{ContentKey, EngineSession, EngineStat};
+use acextream_core::engine::{EngineClient, EngineSession, EngineStat};
+use acextream_core::sources::StreamRef;
 use bytes::Bytes;
 use serde::Serialize;
 use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 
+use crate::links::{HubKey, Shown};
+use crate::metrics::SwitchReason;
 use crate::ring::{Cursor, Read, Ring};
+
+/// Switches remembered per channel for the status pages.
+const SWITCH_LOG: usize = 20;
 
 /// Why a channel could not start, decided before any byte is sent to a viewer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
@@ -29,9 +36,35 @@ pub enum StartError {
     /// The engine did not produce a first byte in time (→ 504).
     #[error("engine did not answer in time")]
     Timeout,
+    /// A direct link's server failed (→ 502).
+    #[error("source error: {0}")]
+    Source(String),
+    /// No engine of the pool can take the channel: all down or full (→ 503).
+    #[error("no engine available: {0}")]
+    NoEngine(String),
+    /// Every link of the channel was tried and failed; `last` is the last reason.
+    #[error("all {links} links failed; last: {last}")]
+    AllLinksFailed {
+        /// How many links were tried.
+        links: usize,
+        /// Why the last one failed.
+        last: Box<StartError>,
+    },
     /// The stream ended while the viewer was joining (→ 502).
     #[error("stream ended")]
     Ended,
+}
+
+impl StartError {
+    /// The HTTP status the viewer gets.
+    pub fn status(&self) -> u16 {
+        match self {
+            StartError::Timeout => 504,
+            StartError::NoEngine(_) => 503,
+            StartError::AllLinksFailed { last, .. } => last.status(),
+            StartError::Engine(_) | StartError::Source(_) | StartError::Ended => 502,
+        }
+    }
 }
 
 /// Where a hub is in its life.
@@ -42,8 +75,10 @@ pub enum Phase {
     Starting,
     /// Bytes are flowing.
     Running,
-    /// The engine session failed; a new one is being opened.
+    /// The engine session failed; a new one is being opened on the same link.
     Reconnecting,
+    /// The link failed; the channel is moving to another link or engine.
+    Switching,
     /// The channel could not start; waiting viewers get the error.
     Failed(StartError),
     /// Over: no new viewers, current viewers' bodies end.
@@ -76,20 +111,66 @@ pub struct ViewerInfo {
     pub skips: AtomicU64,
 }
 
+/// An engine session in use, with the engine that owns it (stops go there).
+#[derive(Debug, Clone)]
+pub struct ActiveSession {
+    /// The session.
+    pub session: EngineSession,
+    /// Its engine.
+    pub engine: EngineClient,
+}
+
+/// The link a channel plays now.
+#[derive(Debug, Clone, Serialize)]
+pub struct CurrentLink {
+    /// Its place in the channel's list (0 = first).
+    pub index: usize,
+    /// `id`, `infohash` or `url`.
+    pub kind: &'static str,
+    /// The content id, infohash or URL (credentials masked).
+    pub value: String,
+    /// The engine it plays on (none for a direct URL).
+    pub engine: Option<String>,
+    /// When it started.
+    pub since: String,
+}
+
+/// One switch of link or engine.
+#[derive(Debug, Clone, Serialize)]
+pub struct SwitchRecord {
+    /// When.
+    pub at: String,
+    /// The link left (index).
+    pub from: usize,
+    /// The link tried next (index; the same one when only the engine changed).
+    pub to: usize,
+    /// Why.
+    pub reason: SwitchReason,
+    /// The failure in words.
+    pub detail: String,
+}
+
 pub(crate) struct HubState {
     pub(crate) ring: Ring,
     pub(crate) phase: Phase,
     pub(crate) viewers: HashMap<u64, Arc<ViewerInfo>>,
-    pub(crate) session: Option<EngineSession>,
+    pub(crate) session: Option<ActiveSession>,
     pub(crate) stat: Option<EngineStat>,
     pub(crate) reopens: u32,
+    pub(crate) current: Option<CurrentLink>,
+    pub(crate) switches: VecDeque<SwitchRecord>,
+    pub(crate) switch_count: u64,
+    /// When the last media bytes (not filler) arrived.
+    pub(crate) last_data: Option<Instant>,
     next_viewer: u64,
 }
 
 /// One channel.
 pub struct Hub {
     /// The channel.
-    pub key: ContentKey,
+    pub key: HubKey,
+    /// Its links, in the order they are tried.
+    pub links: Vec<StreamRef>,
     /// Unique per hub, so a finished hub never removes its successor.
     pub id: u64,
     /// When the hub was created.
@@ -107,7 +188,8 @@ pub struct Hub {
 
 impl Hub {
     pub(crate) fn new(
-        key: ContentKey,
+        key: HubKey,
+        links: Vec<StreamRef>,
         id: u64,
         ring: Ring,
         cancel: CancellationToken,
@@ -115,6 +197,7 @@ impl Hub {
     ) -> Self {
         Self {
             key,
+            links,
             id,
             started_at: jiff::Timestamp::now(),
             state: Mutex::new(HubState {
@@ -124,6 +207,10 @@ impl Hub {
                 session: None,
                 stat: None,
                 reopens: 0,
+                current: None,
+                switches: VecDeque::new(),
+                switch_count: 0,
+                last_data: None,
                 next_viewer: 0,
             }),
             signal: watch::channel(0).0,
@@ -143,16 +230,57 @@ impl Hub {
         self.signal.send_modify(|v| *v = v.wrapping_add(1));
     }
 
-    /// Shares a packet-aligned chunk with every viewer.
+    /// What logs call this channel: `channel 7`, or the bare link.
+    pub fn label(&self) -> String {
+        match &self.key {
+            HubKey::Channel(id) => format!("channel {id}"),
+            HubKey::Stream(link) => Shown(link).to_string(),
+        }
+    }
+
+    /// Whether `link` is one of this channel's links.
+    pub fn has_link(&self, link: &StreamRef) -> bool {
+        self.links.contains(link)
+    }
+
+    /// Shares a packet-aligned chunk of media with every viewer.
     pub(crate) fn push(&self, chunk: Bytes) {
         {
             let mut st = self.lock();
             st.ring.push(chunk);
+            st.last_data = Some(Instant::now());
             if st.phase != Phase::Running {
                 st.phase = Phase::Running;
             }
         }
         self.wake();
+    }
+
+    /// Shares filler (null packets) while the channel has no source: the phase and
+    /// the media clock stay as they are.
+    pub(crate) fn push_filler(&self, chunk: Bytes) {
+        self.lock().ring.push(chunk);
+        self.wake();
+    }
+
+    /// How long since the last media bytes; `None` before the first.
+    pub(crate) fn silent_for(&self) -> Option<std::time::Duration> {
+        self.lock().last_data.map(|t| t.elapsed())
+    }
+
+    /// Records the link now playing.
+    pub(crate) fn set_current(&self, current: CurrentLink) {
+        self.lock().current = Some(current);
+    }
+
+    /// Records a switch for the status pages.
+    pub(crate) fn record_switch(&self, record: SwitchRecord) {
+        let mut st = self.lock();
+        st.switch_count += 1;
+        if st.switches.len() == SWITCH_LOG {
+            st.switches.pop_front();
+        }
+        st.switches.push_back(record);
     }
 
     /// Moves to `phase` unless the hub is already over.
@@ -253,7 +381,7 @@ impl Viewer {
         loop {
             self.signal.borrow_and_update();
             match self.hub.phase() {
-                Phase::Running | Phase::Reconnecting => return Ok(()),
+                Phase::Running | Phase::Reconnecting | Phase::Switching => return Ok(()),
                 Phase::Failed(e) => return Err(e),
                 Phase::Ended => return Err(StartError::Ended),
                 Phase::Starting => {
@@ -293,7 +421,7 @@ impl Viewer {
                 Read::Lagged { skipped } => {
                     self.info.skips.fetch_add(1, Ordering::Relaxed);
                     tracing::info!(
-                        stream = self.hub.key.value(),
+                        stream = %self.hub.label(),
                         user = %self.info.meta.user,
                         ip = %self.info.meta.ip,
                         skipped,
@@ -318,7 +446,7 @@ impl Drop for Viewer {
             st.viewers.len()
         };
         tracing::info!(
-            stream = self.hub.key.value(),
+            stream = %self.hub.label(),
             user = %self.info.meta.user,
             ip = %self.info.meta.ip,
             bytes = self.info.bytes_sent.load(Ordering::Relaxed),

@@ -2,43 +2,56 @@
 //! per channel, fanned out to every viewer, with no viewer able to hurt another.
 //!
 //! Pieces, in the order a request meets them: [`server`] (accept loop, routing) →
-//! [`Mux::watch`] (find or start the channel's [`hub::Hub`]) → [`upstream`] (the
-//! one task per channel reading the engine) → [`ring`] (the shared window of
+//! [`links`] (the channel and its links, from the query) → [`Mux::watch`] (find
+//! or start the channel's [`hub::Hub`]) → `upstream` (the one task per channel
+//! reading a link, failing over to the next) → [`ring`] (the shared window of
 //! packet-aligned `Bytes`) → [`hub::Viewer`] (one cursor per player).
 
 pub mod body;
+pub mod events;
+mod failover;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod hub;
+pub mod links;
 pub mod metrics;
 pub mod ring;
 pub mod server;
+mod source;
+pub mod splice;
 pub mod status;
 pub mod ts;
 mod upstream;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
-use acextream_core::engine::{ContentKey, EngineClient};
+use acextream_core::engine::pool::EnginePool;
 use acextream_core::settings::MuxSettings;
+use acextream_core::sources::StreamRef;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::events::LinkEvents;
 use crate::hub::{Hub, StartError, Viewer, ViewerMeta};
+use crate::links::{ChannelRequest, HubKey};
 use crate::metrics::Metrics;
 use crate::ring::Ring;
 
 /// The multiplexer: the registry of live channels and what they share.
 pub struct Mux {
     settings: Arc<MuxSettings>,
-    engine: EngineClient,
+    pool: Arc<EnginePool>,
+    /// For direct http(s) links.
+    direct: reqwest::Client,
     /// Live channels. A `std::sync::Mutex` because it is held only to look up or
     /// insert an entry — never across an engine call — so distinct channels never
     /// wait on each other's engine.
-    hubs: Mutex<HashMap<ContentKey, Arc<Hub>>>,
+    hubs: Mutex<HashMap<HubKey, Arc<Hub>>>,
+    /// Where link health goes (set once by the daemon).
+    events: OnceLock<LinkEvents>,
     next_hub: AtomicU64,
     /// Parent of every hub's token: cancelling it ends every channel (shutdown).
     cancel: CancellationToken,
@@ -49,12 +62,21 @@ pub struct Mux {
 }
 
 impl Mux {
-    /// A multiplexer using `engine`.
-    pub fn new(settings: MuxSettings, engine: EngineClient) -> Arc<Self> {
+    /// A multiplexer placing channels on the engines of `pool`.
+    pub fn new(settings: MuxSettings, pool: Arc<EnginePool>) -> Arc<Self> {
+        // Direct links are remote streams: connect in bounded time, read forever.
+        let direct = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .tcp_nodelay(true)
+            .user_agent(concat!("acextream/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .unwrap_or_default();
         Arc::new(Self {
             settings: Arc::new(settings),
-            engine,
+            pool,
+            direct,
             hubs: Mutex::new(HashMap::new()),
+            events: OnceLock::new(),
             next_hub: AtomicU64::new(1),
             cancel: CancellationToken::new(),
             tasks: TaskTracker::new(),
@@ -62,21 +84,30 @@ impl Mux {
         })
     }
 
-    fn hubs(&self) -> MutexGuard<'_, HashMap<ContentKey, Arc<Hub>>> {
+    fn hubs(&self) -> MutexGuard<'_, HashMap<HubKey, Arc<Hub>>> {
         self.hubs.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Joins the channel `key` (starting its engine session if it is cold) and
-    /// waits until it has bytes. `params` are the player's engine parameters; the
-    /// first viewer's win for the life of the session.
+    /// Sends every link's successes and failures to `events` from now on.
+    pub fn on_link_events(&self, events: LinkEvents) {
+        let _ = self.events.set(events);
+    }
+
+    /// The engines.
+    pub fn pool(&self) -> &Arc<EnginePool> {
+        &self.pool
+    }
+
+    /// Joins the channel `request` names (starting it if it is cold) and waits,
+    /// at most `mux.response_timeout`, until it has bytes. The first viewer's
+    /// links and engine parameters win for the life of the channel.
     pub async fn watch(
         self: &Arc<Self>,
-        key: ContentKey,
-        params: Vec<(String, String)>,
+        request: ChannelRequest,
         meta: ViewerMeta,
     ) -> Result<Viewer, StartError> {
         let mut viewer = loop {
-            let hub = self.hub_for(&key, &params);
+            let hub = self.hub_for(&request);
             match hub.join(meta.clone()) {
                 Ok(v) => break v,
                 // The hub ended between lookup and join: remove it and start afresh.
@@ -84,10 +115,13 @@ impl Mux {
                 Err(e) => return Err(e),
             }
         };
-        viewer.ready().await?;
+        match tokio::time::timeout(self.settings.response_timeout, viewer.ready()).await {
+            Ok(r) => r?,
+            Err(_) => return Err(StartError::Timeout),
+        }
         self.metrics.viewers_total.inc();
         tracing::info!(
-            stream = key.value(),
+            stream = %viewer.hub().label(),
             user = %meta.user,
             ip = %meta.ip,
             viewers = viewer.hub().viewer_count(),
@@ -96,13 +130,14 @@ impl Mux {
         Ok(viewer)
     }
 
-    fn hub_for(self: &Arc<Self>, key: &ContentKey, params: &[(String, String)]) -> Arc<Hub> {
+    fn hub_for(self: &Arc<Self>, request: &ChannelRequest) -> Arc<Hub> {
         let mut hubs = self.hubs();
-        if let Some(hub) = hubs.get(key) {
+        if let Some(hub) = hubs.get(&request.key) {
             return hub.clone();
         }
         let hub = Arc::new(Hub::new(
-            key.clone(),
+            request.key.clone(),
+            request.links.clone(),
             self.next_hub.fetch_add(1, Ordering::Relaxed),
             Ring::new(
                 self.settings.max_client_lag_bytes,
@@ -111,14 +146,17 @@ impl Mux {
             self.cancel.child_token(),
             self.metrics.bytes_out.clone(),
         ));
-        hubs.insert(key.clone(), hub.clone());
+        hubs.insert(request.key.clone(), hub.clone());
         let upstream = upstream::Upstream {
             hub: hub.clone(),
-            engine: self.engine.clone(),
+            pool: self.pool.clone(),
+            direct: self.direct.clone(),
             settings: self.settings.clone(),
-            params: params.to_vec(),
+            params: request.params.clone(),
+            cooling: request.cooling,
             metrics: self.metrics.clone(),
             tasks: self.tasks.clone(),
+            events: self.events.get().cloned(),
         };
         let mux = self.clone();
         self.tasks
@@ -142,12 +180,31 @@ impl Mux {
     }
 
     /// The live channel `key`, if any.
-    pub fn hub(&self, key: &ContentKey) -> Option<Arc<Hub>> {
+    pub fn hub(&self, key: &HubKey) -> Option<Arc<Hub>> {
         self.hubs().get(key).cloned()
     }
 
+    /// The live channel playing or holding `link`: the link's own hub, else a
+    /// channel whose current link it is, else one that lists it.
+    pub fn hub_with_link(&self, link: &StreamRef) -> Option<Arc<Hub>> {
+        if let Some(h) = self.hub(&HubKey::Stream(link.clone())) {
+            return Some(h);
+        }
+        let hubs = self.hubs_snapshot();
+        let value = links::value_of(link);
+        hubs.iter()
+            .find(|h| {
+                h.lock()
+                    .current
+                    .as_ref()
+                    .is_some_and(|c| c.value == value && h.has_link(link))
+            })
+            .or_else(|| hubs.iter().find(|h| h.has_link(link)))
+            .cloned()
+    }
+
     /// Stops a channel now: its viewers' bodies end and the engine session is stopped.
-    pub fn stop(&self, key: &ContentKey) -> bool {
+    pub fn stop(&self, key: &HubKey) -> bool {
         match self.hub(key) {
             Some(hub) => {
                 hub.cancel.cancel();

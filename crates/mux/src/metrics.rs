@@ -20,9 +20,49 @@ impl Counter {
     }
 }
 
+/// Why a channel left a link (or an engine).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SwitchReason {
+    /// The link's start failed with an error (engine or source).
+    Error,
+    /// The link produced no first byte within `mux.link_start_timeout`.
+    Timeout,
+    /// The running link went silent for `mux.stall_timeout`.
+    Stall,
+    /// The running link's connection dropped and re-opens did not cure it.
+    Disconnect,
+    /// The engine went down: the same link moved to another engine.
+    EngineDown,
+}
+
+impl SwitchReason {
+    /// Every reason, in the order `/metrics` lists them.
+    pub const ALL: [SwitchReason; 5] = [
+        SwitchReason::Error,
+        SwitchReason::Timeout,
+        SwitchReason::Stall,
+        SwitchReason::Disconnect,
+        SwitchReason::EngineDown,
+    ];
+
+    /// The label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SwitchReason::Error => "error",
+            SwitchReason::Timeout => "timeout",
+            SwitchReason::Stall => "stall",
+            SwitchReason::Disconnect => "disconnect",
+            SwitchReason::EngineDown => "engine_down",
+        }
+    }
+}
+
 /// Every counter of the multiplexer.
 #[derive(Debug, Default)]
 pub struct Metrics {
+    /// Link (or engine) switches, by [`SwitchReason::ALL`] position.
+    pub link_switches: [Counter; 5],
     /// Engine sessions opened (including re-opens).
     pub sessions_opened: Counter,
     /// Engine stop commands sent.
@@ -52,6 +92,8 @@ pub struct MetricsSnapshot {
     pub viewers_total: u64,
     /// Bytes sent to viewers.
     pub bytes_out: u64,
+    /// Link switches by reason.
+    pub link_switches: std::collections::BTreeMap<&'static str, u64>,
 }
 
 impl Metrics {
@@ -64,6 +106,18 @@ impl Metrics {
             reopens: self.reopens.get(),
             viewers_total: self.viewers_total.get(),
             bytes_out: self.bytes_out.load(Ordering::Relaxed),
+            link_switches: SwitchReason::ALL
+                .iter()
+                .zip(&self.link_switches)
+                .map(|(r, c)| (r.as_str(), c.get()))
+                .collect(),
+        }
+    }
+
+    /// Counts a switch.
+    pub fn switched(&self, reason: SwitchReason) {
+        if let Some(i) = SwitchReason::ALL.iter().position(|r| *r == reason) {
+            self.link_switches[i].inc();
         }
     }
 }

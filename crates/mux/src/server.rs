@@ -1,9 +1,11 @@
 //! The multiplexer's HTTP server: the accept loop and its four routes.
 //!
-//! - `GET|HEAD /ace/getstream?id=…|infohash=…[&engine params]` — a channel's stream
-//! - `GET /ace/status[?id=…|infohash=…]` — `{"streams": N}` or one channel's status
-//! - `GET /ace/streams` — every channel's status
-//! - `DELETE /ace/streams?id=…|infohash=…` — stop a channel now
+//! - `GET|HEAD /ace/getstream?[channel=N&]id=…|infohash=…|url=…[…][&engine params]`
+//!   — a channel's stream, its links in the order to try them (see [`crate::links`])
+//! - `GET /ace/status[?id=…|infohash=…|url=…|channel=N]` — `{"streams": N}` or one
+//!   channel's status
+//! - `GET /ace/streams` — every channel's status, and the engines'
+//! - `DELETE /ace/streams?id=…|infohash=…|url=…|channel=N` — stop a channel now
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -11,7 +13,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use acextream_core::engine::{ContentKey, is_reserved_param};
 use http::{Method, Request, Response, StatusCode, header};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
@@ -22,7 +23,8 @@ use serde_json::json;
 use tokio::net::TcpListener;
 
 use crate::body::{self, Body};
-use crate::hub::{StartError, ViewerMeta};
+use crate::hub::{Hub, ViewerMeta};
+use crate::links::{ChannelRequest, HubKey};
 use crate::{Mux, status};
 
 /// How long a client may take to send its request headers.
@@ -105,24 +107,20 @@ async fn route(
     Ok(response)
 }
 
-/// Exactly one of `id` / `infohash`, 40 hex digits; anything else is a 400.
-pub fn content_key(query: &[(String, String)]) -> Result<ContentKey, String> {
-    let ids: Vec<&(String, String)> = query
-        .iter()
-        .filter(|(k, _)| k == "id" || k == "infohash")
-        .collect();
-    let [(kind, value)] = ids.as_slice() else {
-        return Err("exactly one of id or infohash is required".into());
-    };
-    let value = value.trim().to_ascii_lowercase();
-    if value.len() != 40 || !value.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(format!("{kind} must be 40 hexadecimal digits"));
+/// The channel a status or stop request names: `channel=N`, or a link.
+fn find_hub(mux: &Mux, query: &[(String, String)]) -> Result<Option<Arc<Hub>>, String> {
+    if let Some((_, v)) = query.iter().find(|(k, _)| k == "channel") {
+        let id: i64 = v.parse().map_err(|_| "channel must be a channel id")?;
+        return Ok(mux.hub(&HubKey::Channel(id)));
     }
-    Ok(if kind == "id" {
-        ContentKey::ContentId(value)
-    } else {
-        ContentKey::Infohash(value)
-    })
+    let request = ChannelRequest::parse(query)?;
+    Ok(mux.hub_with_link(&request.links[0]))
+}
+
+fn names_a_channel(query: &[(String, String)]) -> bool {
+    query
+        .iter()
+        .any(|(k, _)| matches!(k.as_str(), "id" | "infohash" | "url" | "channel"))
 }
 
 fn header_str(req: &Request<Incoming>, name: &str) -> Option<String> {
@@ -138,8 +136,9 @@ async fn getstream(
     req: &Request<Incoming>,
     query: Vec<(String, String)>,
 ) -> Response<Body> {
-    let key = match content_key(&query) {
-        Ok(k) => k,
+    // The player's own pid/sid never reach the engine: we choose the player id.
+    let request = match ChannelRequest::parse(&query) {
+        Ok(r) => r,
         Err(msg) => return text(StatusCode::BAD_REQUEST, &msg),
     };
     if req.method() == Method::HEAD {
@@ -148,11 +147,6 @@ async fn getstream(
             .body(body::empty())
             .unwrap_or_default();
     }
-    // The player's own pid/sid never reach the engine: we choose the player id.
-    let params: Vec<(String, String)> = query
-        .into_iter()
-        .filter(|(k, _)| !is_reserved_param(k))
-        .collect();
     let meta = ViewerMeta {
         user: header_str(req, "x-acextream-user").unwrap_or_else(|| "-".into()),
         ip: header_str(req, "x-forwarded-for")
@@ -160,15 +154,12 @@ async fn getstream(
             .unwrap_or_else(|| peer.ip().to_string()),
         user_agent: header_str(req, "user-agent").unwrap_or_default(),
     };
-    match mux.watch(key, params, meta).await {
+    match mux.watch(request, meta).await {
         Ok(viewer) => stream_headers(Response::builder())
             .body(body::stream(viewer))
             .unwrap_or_default(),
         Err(e) => {
-            let status = match e {
-                StartError::Timeout => StatusCode::GATEWAY_TIMEOUT,
-                StartError::Engine(_) | StartError::Ended => StatusCode::BAD_GATEWAY,
-            };
+            let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_GATEWAY);
             text(status, &e.to_string())
         }
     }
@@ -181,34 +172,36 @@ fn stream_headers(b: http::response::Builder) -> http::response::Builder {
 }
 
 fn status_route(mux: &Mux, query: &[(String, String)]) -> Response<Body> {
-    if query.iter().all(|(k, _)| k != "id" && k != "infohash") {
+    if !names_a_channel(query) {
         return json_response(
             StatusCode::OK,
             &json!({
                 "streams": mux.hubs_snapshot().len(),
                 "metrics": mux.metrics.snapshot(),
+                "engines": mux.pool().status(),
             }),
         );
     }
-    let key = match content_key(query) {
-        Ok(k) => k,
-        Err(msg) => return text(StatusCode::BAD_REQUEST, &msg),
-    };
-    match mux.hub(&key) {
-        Some(hub) => json_response(StatusCode::OK, &status::of(&hub)),
-        None => json_response(StatusCode::NOT_FOUND, &json!({"error": "stream not found"})),
+    match find_hub(mux, query) {
+        Ok(Some(hub)) => json_response(StatusCode::OK, &status::of(&hub)),
+        Ok(None) => json_response(StatusCode::NOT_FOUND, &json!({"error": "stream not found"})),
+        Err(msg) => text(StatusCode::BAD_REQUEST, &msg),
     }
 }
 
 fn streams_json(mux: &Mux) -> serde_json::Value {
     let streams: Vec<_> = mux.hubs_snapshot().iter().map(|h| status::of(h)).collect();
-    json!({ "streams": streams, "metrics": mux.metrics.snapshot() })
+    json!({
+        "streams": streams,
+        "metrics": mux.metrics.snapshot(),
+        "engines": mux.pool().status(),
+    })
 }
 
 fn stop_route(mux: &Mux, query: &[(String, String)]) -> Response<Body> {
-    match content_key(query) {
-        Ok(key) if mux.stop(&key) => {
-            json_response(StatusCode::OK, &json!({"stopped": key.value()}))
+    match find_hub(mux, query) {
+        Ok(Some(hub)) if mux.stop(&hub.key) => {
+            json_response(StatusCode::OK, &json!({"stopped": status::stream_id(&hub)}))
         }
         Ok(_) => json_response(StatusCode::NOT_FOUND, &json!({"error": "stream not found"})),
         Err(msg) => text(StatusCode::BAD_REQUEST, &msg),

@@ -7,17 +7,29 @@ use std::sync::atomic::Ordering;
 use acextream_core::engine::EngineStat;
 use serde::Serialize;
 
-use crate::hub::{Hub, Phase};
+use crate::hub::{CurrentLink, Hub, Phase, SwitchRecord};
+use crate::links::{HubKey, kind_of, value_of};
 
 /// One live channel.
 #[derive(Debug, Serialize)]
 pub struct StreamStatus {
     /// Number of viewers.
     pub clients: usize,
-    /// The content id or infohash the channel was asked by.
+    /// The content id or infohash (or URL) playing now — the link asked for
+    /// before the first bytes.
     pub stream_id: String,
-    /// `id` or `infohash`.
+    /// `id`, `infohash` or `url`.
     pub kind: &'static str,
+    /// The catalogue channel, when the hub is one.
+    pub channel_id: Option<i64>,
+    /// How many links the channel has.
+    pub links: usize,
+    /// The link in use.
+    pub link: Option<CurrentLink>,
+    /// Link and engine switches so far.
+    pub switches: u64,
+    /// The last switches, oldest first.
+    pub recent_switches: Vec<SwitchRecord>,
     /// The engine's statistics URL of the current session.
     pub stat_url: String,
     /// The engine's playback session id.
@@ -75,11 +87,23 @@ pub fn of(hub: &Hub) -> StreamStatus {
         })
         .collect();
     viewers.sort_by(|a, b| a.since.cmp(&b.since));
-    let session = st.session.as_ref();
+    let session = st.session.as_ref().map(|a| &a.session);
+    let (stream_id, kind) = match &st.current {
+        Some(c) => (c.value.clone(), c.kind),
+        None => (value_of(&hub.links[0]), kind_of(&hub.links[0])),
+    };
     StreamStatus {
         clients: st.viewers.len(),
-        stream_id: hub.key.value().to_owned(),
-        kind: hub.key.param(),
+        stream_id,
+        kind,
+        channel_id: match hub.key {
+            HubKey::Channel(id) => Some(id),
+            HubKey::Stream(_) => None,
+        },
+        links: hub.links.len(),
+        link: st.current.clone(),
+        switches: st.switch_count,
+        recent_switches: st.switches.iter().cloned().collect(),
         stat_url: session.map(|s| s.stat_url.clone()).unwrap_or_default(),
         playback_session_id: session
             .map(|s| s.playback_session_id.clone())
@@ -91,5 +115,13 @@ pub fn of(hub: &Hub) -> StreamStatus {
         reopens: st.reopens,
         engine: st.stat.clone(),
         viewers,
+    }
+}
+
+/// What a stop answer names: the channel id, or the bare stream.
+pub fn stream_id(hub: &Hub) -> String {
+    match &hub.key {
+        HubKey::Channel(id) => id.to_string(),
+        HubKey::Stream(link) => value_of(link),
     }
 }

@@ -9,7 +9,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use acestream_sim::{Content, SimConfig, Simulator};
-use acextream_core::engine::{ContentKey, EngineClient};
+use acextream_core::engine::pool::EnginePool;
+use acextream_mux::links::ChannelRequest;
 use acextream_core::settings::{EngineSettings, MuxSettings};
 use acextream_mux::Mux;
 use acextream_mux::hub::{StartError, ViewerMeta};
@@ -52,15 +53,16 @@ async fn slow_getstream(engine: SocketAddr, delay: Duration) -> SocketAddr {
 
 async fn setup(
     tweak: impl FnOnce(&mut MuxSettings),
-) -> (Simulator, std::sync::Arc<Mux>, ContentKey) {
+) -> (Simulator, std::sync::Arc<Mux>, ChannelRequest) {
     let ch = Content::new("Slow start");
     let sim = Simulator::start(SimConfig::with_catalogue(vec![ch.clone()]))
         .await
         .unwrap();
     let relay = slow_getstream(sim.addr(), SLOW_START).await;
-    let engine = EngineClient::new(&EngineSettings {
+    let engine = EnginePool::new(&EngineSettings {
         url: format!("http://{relay}").parse().unwrap(),
         request_timeout: Duration::from_secs(2),
+        ..EngineSettings::default()
     })
     .unwrap();
     let mut settings = MuxSettings {
@@ -71,7 +73,8 @@ async fn setup(
     };
     tweak(&mut settings);
     let mux = Mux::new(settings, engine);
-    (sim, mux, ContentKey::ContentId(ch.content_id))
+    let request = ChannelRequest::parse(&[("id".to_owned(), ch.content_id.clone())]).unwrap();
+    (sim, mux, request)
 }
 
 /// Waits until the simulator has seen a session, then until every session it has
@@ -101,7 +104,7 @@ async fn a_session_the_engine_hands_out_after_the_viewer_left_is_stopped() {
     let (sim, mux, key) = setup(|_| {}).await;
     let watcher = {
         let mux = mux.clone();
-        tokio::spawn(async move { mux.watch(key, Vec::new(), ViewerMeta::default()).await })
+        tokio::spawn(async move { mux.watch(key, ViewerMeta::default()).await })
     };
     // The player gives up while getstream is still under way; the grace ends long
     // before the engine answers.
@@ -116,8 +119,12 @@ async fn a_session_the_engine_hands_out_after_the_viewer_left_is_stopped() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_the_engine_hands_out_after_the_start_deadline_is_stopped() {
-    let (sim, mux, key) = setup(|s| s.response_timeout = Duration::from_millis(500)).await;
-    let r = mux.watch(key, Vec::new(), ViewerMeta::default()).await;
+    let (sim, mux, key) = setup(|s| {
+        s.response_timeout = Duration::from_millis(500);
+        s.link_start_timeout = Duration::from_millis(500);
+    })
+    .await;
+    let r = mux.watch(key, ViewerMeta::default()).await;
     assert_eq!(r.err(), Some(StartError::Timeout));
     every_session_stopped_once(&sim).await;
 }

@@ -102,8 +102,22 @@ pub const EDITABLE: &[Editable] = &[
     ),
     key(
         "mux.stall_timeout",
-        "Silence on a running stream after which the engine session is re-opened.",
+        "Silence on a running stream after which the channel switches to its next link.",
         dur(1, 10 * MIN),
+    ),
+    key(
+        "mux.link_start_timeout",
+        "How long one link may take to produce its first byte before the next is tried.",
+        dur(1, 10 * MIN),
+    ),
+    key(
+        "mux.link_cooldown",
+        "How long a link that failed stays behind the channel's healthy links.",
+        Kind::Duration {
+            min_secs: 0,
+            max_secs: DAY,
+            zero_ok: true,
+        },
     ),
     key(
         "mux.max_reopens",

@@ -98,6 +98,8 @@ pub(super) fn assign(s: &mut Settings, key: &str, v: Typed) -> bool {
         ("server.ace_proxy_auth", T::Bool(b)) => s.server.ace_proxy_auth = b,
         ("mux.idle_grace", T::Duration(d)) => s.mux.idle_grace = d,
         ("mux.stall_timeout", T::Duration(d)) => s.mux.stall_timeout = d,
+        ("mux.link_start_timeout", T::Duration(d)) => s.mux.link_start_timeout = d,
+        ("mux.link_cooldown", T::Duration(d)) => s.mux.link_cooldown = d,
         ("mux.max_reopens", T::Int(n)) => s.mux.max_reopens = to_u32(n),
         ("mux.max_client_lag_bytes", T::Int(n)) => s.mux.max_client_lag_bytes = n,
         ("sources.refresh_interval", T::Duration(d)) => s.sources.refresh_interval = d,

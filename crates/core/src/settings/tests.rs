@@ -177,3 +177,43 @@ fn the_shipped_config_file_is_valid_and_equals_the_defaults() {
         "the documented defaults match the code"
     );
 }
+
+#[test]
+fn engine_pool_from_the_environment_is_a_comma_separated_list() {
+    figment::Jail::expect_with(|jail| {
+        jail.set_env(
+            "ACEXTREAM_ENGINE__URLS",
+            "http://127.0.0.1:7001, http://127.0.0.1:7002",
+        );
+        jail.set_env("ACEXTREAM_ENGINE__MAX_SESSIONS", "4");
+        let s = Settings::load(None).expect("env loads");
+        let ports: Vec<_> = s.engine.pool_urls().iter().map(|u| u.port()).collect();
+        assert_eq!(ports, vec![Some(7001), Some(7002)]);
+        assert_eq!(s.engine.max_sessions, 4);
+        Ok(())
+    });
+}
+
+#[test]
+fn engine_pool_from_the_file_is_an_array_and_url_is_the_shorthand() {
+    figment::Jail::expect_with(|jail| {
+        jail.create_file(
+            "pool.toml",
+            "[engine]\nurls = [\"http://10.0.0.1:6878\", \"http://10.0.0.2:6878\"]\n",
+        )?;
+        let s = Settings::load(Some(std::path::Path::new("pool.toml"))).expect("file loads");
+        assert_eq!(s.engine.pool_urls().len(), 2);
+        let one = Settings::default();
+        assert_eq!(one.engine.pool_urls(), vec![one.engine.url.clone()]);
+        Ok(())
+    });
+}
+
+#[test]
+fn a_pool_entry_that_is_not_a_url_is_rejected_by_name() {
+    let msg = load_err(|jail| {
+        jail.set_env("ACEXTREAM_ENGINE__URLS", "http://127.0.0.1:7001,nope");
+        Ok(())
+    });
+    assert!(msg.contains("nope"), "{msg}");
+}
