@@ -11,7 +11,9 @@
 #
 # Runs: c1x1 c1x100 c1x500 c1x1000 (1 channel × N clients at 4 Mbit/s), c50x10
 # (50 channels × 10 clients), stall (1 × 100, 10 % of clients stop reading),
-# unpaced (1 × 20, simulator sending as fast as clients read).
+# unpaced (1 × 20, simulator sending as fast as clients read), failover (10
+# channels × 10 clients whose first link goes silent a quarter into the run: the
+# viewer-visible gap at the switch to the backup link).
 #
 # Every run gets a freshly started daemon (so its idle RSS is a true baseline) with
 # ACEXTREAM_MUX__IDLE_GRACE=2s (instead of the 10 s default, to keep the matrix
@@ -24,7 +26,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
 DURATION=${BENCH_DURATION:-20}
-RUNS=${BENCH_RUNS:-"c1x1 c1x100 c1x500 c1x1000 c50x10 stall unpaced"}
+RUNS=${BENCH_RUNS:-"c1x1 c1x100 c1x500 c1x1000 c50x10 stall unpaced failover"}
 OUT=${BENCH_OUT:-$ROOT/BENCHMARKS.md}
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 BIN=$TARGET_DIR/release
@@ -33,6 +35,8 @@ BIN=$TARGET_DIR/release
 GRACE_S=2
 SETTLE_S=4
 STARTUP_DELAY_MS=500
+# The failover run's stall timeout: the switch can come no sooner after the silence.
+FAILOVER_STALL_S=2
 PASSWORD=bench-$RANDOM$RANDOM
 
 command -v python3 >/dev/null || { echo "bench.sh: python3 is required" >&2; exit 1; }
@@ -111,17 +115,32 @@ done
 
 # --- the simulated engine: 50 channels at 4 Mbit/s, 500 ms start-up ---------------
 CATALOGUE=$WORK/catalogue.toml
-python3 - "$CATALOGUE" "$STARTUP_DELAY_MS" <<'EOF'
+python3 - "$CATALOGUE" "$STARTUP_DELAY_MS" "$DURATION" <<'EOF'
 import hashlib, sys
-path, delay = sys.argv[1], int(sys.argv[2])
+path, delay, duration = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+def content(f, name, tag, extra=""):
+    cid = hashlib.sha1(f"acextream-bench-content-{tag}".encode()).hexdigest()
+    ih = hashlib.sha1(f"acextream-bench-infohash-{tag}".encode()).hexdigest()
+    f.write(f'[[content]]\nname = "{name}"\ncontent_id = "{cid}"\n'
+            f'infohash = "{ih}"\nbitrate_kbps = 4000\nstartup_delay_ms = {delay}\n{extra}\n')
 with open(path, "w") as f:
     for i in range(50):
-        cid = hashlib.sha1(f"acextream-bench-content-{i}".encode()).hexdigest()
-        ih = hashlib.sha1(f"acextream-bench-infohash-{i}".encode()).hexdigest()
-        f.write(f'[[content]]\nname = "Bench {i:02}"\ncontent_id = "{cid}"\n'
-                f'infohash = "{ih}"\nbitrate_kbps = 4000\nstartup_delay_ms = {delay}\n\n')
+        content(f, f"Bench {i:02}", i)
+    # The failover run: each channel's first link goes silent a quarter into the run.
+    for i in range(10):
+        content(f, f"Failing {i:02}", f"failing-{i}",
+                f'fault = {{ kind = "silent_after", at_secs = {duration / 4:.1f} }}\n')
+        content(f, f"Backup {i:02}", f"backup-{i}")
 EOF
-mapfile -t IDS < <(awk -F'"' '/^content_id/ {print $2}' "$CATALOGUE")
+mapfile -t ALL_IDS < <(awk -F'"' '/^content_id/ {print $2}' "$CATALOGUE")
+IDS=("${ALL_IDS[@]:0:50}")
+# Pairs (failing, backup) of the failover run.
+FAILING_IDS=()
+BACKUP_IDS=()
+for i in $(seq 0 9); do
+    FAILING_IDS+=("${ALL_IDS[$((50 + 2 * i))]}")
+    BACKUP_IDS+=("${ALL_IDS[$((51 + 2 * i))]}")
+done
 
 SIM_PORT=""
 SIM_MODE=""
@@ -157,6 +176,7 @@ start_daemon() {
     ACEXTREAM_MUX__IDLE_GRACE=${GRACE_S}s \
     ACEXTREAM_LOG__LEVEL=warn \
     ACEXTREAM_LOG__ACCESS_LOG=false \
+    ACEXTREAM_MUX__STALL_TIMEOUT=${DAEMON_STALL:-15s} \
         bash -c 'cd "$1" && exec "$2" serve' _ "$WORK" "$BIN/acextream" >"$WORK/daemon.log" 2>&1 &
     DAEMON_PID=$!
     wait_http "http://127.0.0.1:$MUX_PORT/ace/status" || { tail -20 "$WORK/daemon.log" >&2; exit 1; }
@@ -167,16 +187,38 @@ RESULTS=$WORK/results.jsonl
 : >"$RESULTS"
 CHANNEL_CURSOR=0
 
+make_failover_channels() {
+    # One channel per (failing, backup) pair, through the admin REST API.
+    python3 - "http://127.0.0.1:$PUB_PORT" "$PASSWORD" "${FAILING_IDS[*]}" "${BACKUP_IDS[*]}" <<'EOF'
+import base64, json, sys, urllib.request
+base, password, failing, backup = sys.argv[1], sys.argv[2], sys.argv[3].split(), sys.argv[4].split()
+auth = base64.b64encode(f"admin:{password}".encode()).decode()
+for i, (a, b) in enumerate(zip(failing, backup)):
+    body = json.dumps({"name": f"Failover {i:02}", "links": [a, b]}).encode()
+    req = urllib.request.Request(f"{base}/api/channels", data=body, method="POST",
+        headers={"Authorization": f"Basic {auth}", "Content-Type": "application/json"})
+    urllib.request.urlopen(req, timeout=10).read()
+EOF
+}
+
 run_one() {
     # run_one NAME DESCRIPTION CHANNELS CLIENTS STALL_FRACTION paced|unpaced
     local name=$1 desc=$2 channels=$3 clients=$4 stall=$5 mode=$6
     start_sim "$mode"
-    start_daemon
+    if [ "$name" = failover ]; then
+        DAEMON_STALL=${FAILOVER_STALL_S}s start_daemon
+        make_failover_channels
+    else
+        start_daemon
+    fi
     # Single-channel runs each take a channel not used before, so the first client
     # really meets a cold stream; the 50-channel run takes all of them (the earlier
-    # ones were stopped after their grace, which the report checks).
+    # ones were stopped after their grace, which the report checks). The failover
+    # run asks for the failing links: each plays its channel, backup included.
     local ids
-    if [ "$channels" -eq 1 ]; then
+    if [ "$name" = failover ]; then
+        ids=$(IFS=,; echo "${FAILING_IDS[*]}")
+    elif [ "$channels" -eq 1 ]; then
         ids=${IDS[$CHANNEL_CURSOR]}
         CHANNEL_CURSOR=$(( (CHANNEL_CURSOR + 1) % ${#IDS[@]} ))
     else
@@ -222,6 +264,7 @@ for run in $RUNS; do
         c50x10)  run_one c50x10  "50 channels × 10 clients at 4 Mbit/s"  50 500 0   paced ;;
         stall)   run_one stall   "1 channel × 100 clients, 10 % stalled" 1 100  0.1 paced ;;
         unpaced) run_one unpaced "1 channel × 20 clients, unpaced engine" 1 20  0   unpaced ;;
+        failover) run_one failover "10 channels × 10 clients, first link silent after a quarter of the run" 10 100 0 paced ;;
         *) echo "bench.sh: unknown run $run" >&2; exit 2 ;;
     esac
 done
@@ -230,6 +273,7 @@ done
 REPRO="BENCH_DURATION=$DURATION${BENCH_RUNS:+ BENCH_RUNS=\"$RUNS\"} scripts/bench.sh"
 M_DATE=$DATE M_COMMIT=$COMMIT M_NPROC=$NPROC M_MEM=$MEM M_CPU=$CPU M_KERNEL=$KERNEL \
 M_DURATION=$DURATION M_REPRO=$REPRO M_GRACE=$GRACE_S M_SETTLE=$SETTLE_S M_STARTUP=$STARTUP_DELAY_MS \
+M_FAILOVER_STALL=$FAILOVER_STALL_S \
 BENCH_NOTES=$ROOT/scripts/bench_notes.md python3 - "$RESULTS" "$OUT" <<'EOF'
 import json, os, sys
 results_path, out_path = sys.argv[1], sys.argv[2]
@@ -333,6 +377,15 @@ for e in entries:
     gap_target = "≤ 100 ms" if name == "stall" else None
     row("healthy clients' max gap (ms, p99 / max)", f"{fmt(g['p99'])} / {fmt(g['max'])}",
         gap_target, le(g["max"], 100.0) if gap_target else None)
+    if name == "failover":
+        mg = r.get("max_media_gap_ms") or {}
+        stall_ms = float(meta["failover_stall"]) * 1000
+        row(f"viewer-visible gap at the switch (ms, p50 / max; stall timeout {fmt(stall_ms)} ms)",
+            f"{fmt(mg.get('p50'))} / {fmt(mg.get('max'))}",
+            "≤ stall timeout + 1000 ms", le(mg.get("max"), stall_ms + 1000.0))
+        if mg.get("p50") is not None:
+            row("switch cost beyond the stall timeout (ms, p50 / max)",
+                f"{fmt(mg['p50'] - stall_ms)} / {fmt(mg['max'] - stall_ms)}")
     row("bytes delivered / throughput", f"{r['bytes_total'] / 2**30:.3f} GiB / {fmt(r['throughput_gbps'])} Gbit/s")
     p = r.get("process")
     if p:
@@ -352,7 +405,11 @@ for e in entries:
                 "≤ 16 KiB", marginal <= 16.0)
     row("bench's own CPU", f"{fmt(r['bench_cpu_s'])} s")
     s = r.get("sim")
-    if s:
+    if s and name == "failover":
+        # One session on each failing link, one on each backup; the failing ones stopped.
+        row("engine sessions opened / stops during the run", f"{s['sessions_opened']} / {s['stop_calls']}",
+            f"{2 * channels} / {channels}", s["sessions_opened"] == 2 * channels and s["stop_calls"] == channels)
+    elif s:
         row("engine sessions opened / stops during the run", f"{s['sessions_opened']} / {s['stop_calls']}",
             f"{channels} / 0", s["sessions_opened"] == channels and s["stop_calls"] == 0)
         if channels > 1:

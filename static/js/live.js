@@ -49,8 +49,14 @@ document.addEventListener('DOMContentLoaded', () => {
       el('span', { class: 'stream-title' }, name || s.stream_id),
       el('span', { class: 'badge' }, phase),
       stopBtn);
+    const link = s.link || null;
+    const last = (s.recent_switches || []).slice(-1)[0];
     const meta = el('div', { class: 'stream-meta' },
       el('span', {}, 'id ', el('b', { class: 'mono' }, String(s.stream_id).slice(0, 16) + (String(s.stream_id).length > 16 ? '…' : ''))),
+      el('span', { dataset: { link: '' } }, 'link ', el('b', {}, link ? (link.index + 1) + ' of ' + (s.links || 1) : '–'),
+        link && link.engine ? el('span', { class: 'muted' }, ' on ' + link.engine) : ''),
+      el('span', { dataset: { switches: '' } }, 'switches ', el('b', {}, String(s.switches || 0)),
+        last ? el('span', { class: 'muted', title: last.detail || '' }, ' (last: ' + last.reason + ')') : ''),
       el('span', {}, 'up ', el('b', {}, fmtAgo(s.started_at))),
       el('span', {}, 'received ', el('b', {}, fmtBytes(s.bytes_in))),
       el('span', {}, 'peers ', el('b', {}, engine.peers === undefined ? '–' : String(engine.peers))),

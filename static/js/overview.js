@@ -17,14 +17,34 @@ document.addEventListener('DOMContentLoaded', () => {
       h = e.data || null;
     }
     const engine = (h && h.engine) || {};
-    dot.className = 'dot ' + (engine.ok ? 'dot-ok' : 'dot-bad');
-    text.textContent = engine.ok ? 'online' : 'unreachable';
+    const pool = Array.isArray(engine.engines) ? engine.engines : [];
+    dot.className = 'dot ' + (engine.ok ? (engine.up < pool.length ? 'dot-warn' : 'dot-ok') : 'dot-bad');
+    text.textContent = engine.ok ? (pool.length > 1 ? engine.up + ' of ' + pool.length + ' up' : 'online') : 'unreachable';
     const parts = [];
     if (engine.version) parts.push('version ' + engine.version);
+    engines(pool);
     if (!engine.ok && engine.error) parts.push(engine.error);
     if (h && h.status && h.status !== 'ok') parts.push('service ' + h.status);
     if (h && h.mux && !h.mux.ok) parts.push('multiplexer: ' + (h.mux.error || 'down'));
     sub.textContent = parts.join(' · ') || '\u00a0';
+  }
+
+  // One line per engine of the pool: up/down, version, sessions, last error.
+  function engines(pool) {
+    const list = $('[data-engines]');
+    if (!list) return;
+    clear(list);
+    for (const e of pool) {
+      const state = e.state || 'unknown';
+      const cap = e.max_sessions ? ' / ' + e.max_sessions : '';
+      list.appendChild(el('li', { dataset: { engine: e.url } },
+        el('span', { class: 'dot ' + (state === 'up' ? 'dot-ok' : state === 'down' ? 'dot-bad' : 'dot-unknown') }),
+        el('div', { class: 'status-main' },
+          el('div', { class: 'status-title mono' }, e.url),
+          state === 'down' && e.last_error ? el('div', { class: 'status-error' }, e.last_error) : '',
+          el('div', { class: 'muted small' }, state + (e.version ? ' · version ' + e.version : '') +
+            ' · ' + e.sessions + cap + ' session' + (e.sessions === 1 ? '' : 's')))));
+    }
   }
 
   let last = null; // {t, sent} of the previous poll, for the egress rate

@@ -273,6 +273,18 @@ impl Api<'_> {
         (status, r.json().await.unwrap_or(serde_json::Value::Null))
     }
 
+    /// A text answer (e.g. `/metrics`) as the admin.
+    pub async fn get_text(&self, path: &str) -> String {
+        let r = http()
+            .get(self.0.url(path))
+            .basic_auth(ADMIN.0, Some(ADMIN.1))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{path}: {}", r.status());
+        r.text().await.unwrap()
+    }
+
     pub async fn post(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
         self.send(reqwest::Method::POST, path, body).await
     }

@@ -96,6 +96,10 @@ pub struct ClientOutcome {
     /// Longest time between two reads with body bytes after the first one,
     /// including the silence from the last read to the deadline, ms.
     pub max_gap_ms: Option<f64>,
+    /// Longest time between two reads that brought media (the simulator's data
+    /// packets, not null-packet filler): what a viewer sees as a frozen picture,
+    /// e.g. at a failover. Needs the stream check; ms.
+    pub max_media_gap_ms: Option<f64>,
     /// Silence from the last body byte to the deadline, ms.
     pub end_silence_ms: Option<f64>,
     /// The body or the connection ended before the deadline.
@@ -172,6 +176,7 @@ async fn drive(spec: &mut ClientSpec, out: &mut ClientOutcome) -> anyhow::Result
     let leftover = buf[head_len..filled].to_vec();
     let got = feed(&mut framing, &mut checker, &leftover)?;
     meter.note(t_head, got, spec);
+    meter.media(t_head, checker.as_ref());
 
     let mut end_reason = None;
     if !framing.is_done() {
@@ -186,6 +191,7 @@ async fn drive(spec: &mut ClientSpec, out: &mut ClientOutcome) -> anyhow::Result
                     let now = Instant::now();
                     let got = feed(&mut framing, &mut checker, &buf[..n])?;
                     meter.note(now, got, spec);
+                    meter.media(now, checker.as_ref());
                     if framing.is_done() {
                         end_reason = Some("body ended before the deadline");
                         break;
@@ -228,6 +234,10 @@ struct Meter {
     last: Option<Instant>,
     max_gap: Duration,
     bytes: u64,
+    /// Media packets seen so far, and when the last ones came.
+    media_packets: u64,
+    last_media: Option<Instant>,
+    max_media_gap: Duration,
 }
 
 impl Meter {
@@ -238,6 +248,21 @@ impl Meter {
             last: None,
             max_gap: Duration::ZERO,
             bytes: 0,
+            media_packets: 0,
+            last_media: None,
+            max_media_gap: Duration::ZERO,
+        }
+    }
+
+    /// Notes media progress after a read (the checker counts data packets).
+    fn media(&mut self, now: Instant, checker: Option<&TsChecker>) {
+        let Some(c) = checker else { return };
+        if c.data_packets > self.media_packets {
+            if let Some(last) = self.last_media {
+                self.max_media_gap = self.max_media_gap.max(now - last);
+            }
+            self.media_packets = c.data_packets;
+            self.last_media = Some(now);
         }
     }
 
@@ -279,5 +304,8 @@ impl Meter {
             gap = gap.max(silence);
         }
         out.max_gap_ms = Some(ms(gap));
+        if self.last_media.is_some() {
+            out.max_media_gap_ms = Some(ms(self.max_media_gap));
+        }
     }
 }

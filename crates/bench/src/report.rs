@@ -56,6 +56,9 @@ pub struct Report {
     /// Per healthy client, its longest time without data after its first byte
     /// (silence up to the deadline included), ms.
     pub max_gap_ms: Summary,
+    /// Per healthy client, its longest time without media (null-packet filler
+    /// does not count): the viewer-visible gap of a failover, ms.
+    pub max_media_gap_ms: Summary,
     /// Stream checker totals over healthy clients (`None` with --no-ts-check).
     pub ts: Option<TsReport>,
     /// Body bytes received by all clients.
@@ -205,6 +208,7 @@ pub fn table(r: &Report) -> String {
     }
     summary_row(&mut o, "first byte, joining", &r.first_byte_join_ms);
     summary_row(&mut o, "max gap per healthy client", &r.max_gap_ms);
+    summary_row(&mut o, "max media gap per healthy client", &r.max_media_gap_ms);
     if let Some(ts) = &r.ts {
         let _ = writeln!(
             o,

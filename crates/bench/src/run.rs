@@ -326,6 +326,7 @@ fn summarise(args: &Args, outcomes: &[ClientOutcome]) -> Report {
         cold_channels_already_live: None,
         first_byte_join_ms: Summary::of(&values(&|o| o.first_byte_ms, Some(false))),
         max_gap_ms: Summary::of(&values(&|o| o.max_gap_ms, None)),
+        max_media_gap_ms: Summary::of(&values(&|o| o.max_media_gap_ms, None)),
         ts,
         bytes_total,
         throughput_gbps: round3(bytes_total as f64 * 8.0 / args.duration / 1e9),

@@ -8,7 +8,7 @@ use acextream_core::Settings;
 use acextream_core::accounts::{AccountSpec, Accounts};
 use acextream_core::catalogue::guide::GuideOutcome;
 use acextream_core::catalogue::{Catalogue, RefreshOutcome};
-use acextream_core::engine::EngineClient;
+use acextream_core::engine::pool::EnginePool;
 use acextream_core::store::Store;
 use acextream_core::store::sources::SourceInput;
 use anyhow::{Context, bail};
@@ -51,7 +51,7 @@ fn migrate(settings: &Settings, m: Migrate) -> anyhow::Result<ExitCode> {
         .build()
         .context("starting the async runtime")?;
     let engine = if m.ask_engine {
-        Some(EngineClient::new(&settings.engine)?)
+        Some(EnginePool::new(&settings.engine)?.first().clone())
     } else {
         None
     };
@@ -99,7 +99,7 @@ fn catalogue(settings: &Settings) -> anyhow::Result<(tokio::runtime::Runtime, Ca
         .build()
         .context("starting the async runtime")?;
     let store = Store::open(&settings.database.path)?;
-    let engine = EngineClient::new(&settings.engine)?;
+    let engine = EnginePool::new(&settings.engine)?.first().clone();
     let catalogue = Catalogue::new(store, engine, std::sync::Arc::new(settings.clone()))?;
     Ok((runtime, catalogue))
 }

@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod link_health;
 pub mod logging;
 pub mod startup;
 

@@ -13,7 +13,8 @@ use std::time::Duration;
 use acextream_core::accounts::{Accounts, Bootstrap};
 use acextream_core::catalogue::Catalogue;
 use acextream_core::catalogue::check::Checker;
-use acextream_core::engine::EngineClient;
+use acextream_core::engine::pool::EnginePool;
+use tokio_util::sync::CancellationToken;
 use acextream_core::jobs::Jobs;
 use acextream_core::runtime_settings;
 use acextream_core::{Settings, Store};
@@ -33,6 +34,8 @@ pub struct Application {
     mux: Arc<Mux>,
     mux_listener: tokio::net::TcpListener,
     jobs: Jobs,
+    /// Stops the engine pool's health checks at shutdown.
+    health_checks: CancellationToken,
     drain: Duration,
 }
 
@@ -62,7 +65,9 @@ impl Application {
             Bootstrap::Existing { admins } => existing_admins(&settings.admin, &admins),
         }
 
-        let engine = EngineClient::new(&settings.engine)?;
+        let engines = EnginePool::new(&settings.engine)?;
+        // One engine client for the catalogue's calls (search sources, checks).
+        let engine = engines.first().clone();
         // Bind the internal listener first: the public side needs its real address.
         let mux_listener = tokio::net::TcpListener::bind(settings.mux.bind)
             .await
@@ -88,8 +93,8 @@ impl Application {
         let mux_url = url::Url::parse(&format!("http://{mux_addr}"))?;
         let mut state = AppState::new(
             settings.clone(),
-            store,
-            engine.clone(),
+            store.clone(),
+            engines.clone(),
             mux_url,
             catalogue,
             jobs.clone(),
@@ -97,7 +102,10 @@ impl Application {
         state.logs = logs;
         state.provenance = Arc::new(provenance);
         let web = acextream_web::server(state, public_listener)?;
-        let mux = Mux::new(settings.mux.clone(), engine);
+        let mux = Mux::new(settings.mux.clone(), engines.clone());
+        let health_checks = CancellationToken::new();
+        tokio::spawn(engines.run_health_checks(health_checks.clone()));
+        mux.on_link_events(crate::link_health::record(store));
         Ok(Self {
             public_addr,
             mux_addr,
@@ -105,6 +113,7 @@ impl Application {
             mux,
             mux_listener,
             jobs,
+            health_checks,
             drain: settings.server.shutdown_timeout,
         })
     }
@@ -140,6 +149,7 @@ impl Application {
         };
         tracing::info!("shutting down");
         self.jobs.stop();
+        self.health_checks.cancel();
         let _ = stop_mux.send(());
         let stopping = async {
             // The mux ends every channel (engine stops included) so the public side's

@@ -155,6 +155,10 @@ impl Upstream {
                                 return Outcome::Exhausted;
                             }
                             self.hub.set_phase(Phase::Switching);
+                            // Look again at once rather than at the next scheduled
+                            // check: a restarted engine is back within seconds.
+                            let bound = Duration::from_secs(2);
+                            let _ = timeout(bound, self.pool.check_all()).await;
                             tokio::time::sleep(Duration::from_secs(1)).await;
                             continue;
                         }
@@ -179,7 +183,7 @@ impl Upstream {
                 End::EngineDown => {
                     // The link is fine; its engine is not. Same link, other engine.
                     lease = None;
-                    self.switch(current, current, SwitchReason::EngineDown, "engine down");
+                    self.engine_moved(current, "engine down");
                     continue;
                 }
                 End::StartFailed(f) if f.engine_unreachable => {
@@ -189,7 +193,7 @@ impl Upstream {
                     };
                     if !usable {
                         lease = None;
-                        self.switch(current, current, SwitchReason::EngineDown, &f.error.to_string());
+                        self.engine_moved(current, &f.error.to_string());
                         continue;
                     }
                     (SwitchReason::Error, f.error)
@@ -213,7 +217,7 @@ impl Upstream {
                     };
                     if !engine_ok {
                         lease = None;
-                        self.switch(current, current, SwitchReason::EngineDown, &why);
+                        self.engine_moved(current, &why);
                         continue;
                     }
                     reopens += 1;
@@ -274,6 +278,14 @@ impl Upstream {
             self.switch(current, next, reason, &last_error.to_string());
             current = next;
         }
+    }
+
+    /// The engine of link `index` went down: the link re-opens on another engine
+    /// (a re-open, and a switch with reason `engine_down`).
+    fn engine_moved(&self, index: usize, detail: &str) {
+        self.hub.lock().reopens += 1;
+        self.metrics.reopens.inc();
+        self.switch(index, index, SwitchReason::EngineDown, detail);
     }
 
     /// Records a move from link `from` to `to` (the same link on another engine

@@ -1,4 +1,4 @@
-//! `GET /health`: the state of the database, the multiplexer and the engine.
+//! `GET /health`: the state of the database, the multiplexer and each engine.
 //!
 //! 503 only when the database is unusable (nothing works without it); a dead engine
 //! or multiplexer is reported as `degraded` with 200, because the API, playlists and
@@ -62,13 +62,25 @@ async fn probe_mux(state: &AppState) -> Value {
     }
 }
 
+/// Checks every engine of the pool now (bounded) and reports each one; the
+/// engine is `ok` when at least one engine is up.
 async fn probe_engine(state: &AppState) -> Value {
-    match tokio::time::timeout(PROBE_TIMEOUT, state.engine.version()).await {
-        Ok(Ok(v)) => json!({"ok": true, "version": v.version, "url": state.engine.base().as_str()}),
-        Ok(Err(e)) => {
-            json!({"ok": false, "error": e.to_string(), "url": state.engine.base().as_str()})
-        }
-        Err(_) => json!({"ok": false, "error": "engine did not answer in time",
-                          "url": state.engine.base().as_str()}),
-    }
+    let _ = tokio::time::timeout(PROBE_TIMEOUT, state.engines.check_all()).await;
+    engines_json(&state.engines)
+}
+
+/// The pool as `/health` and the dashboard show it: `ok` (any engine up), the
+/// first engine's `url`/`version`/`error` (the one-engine shape) and `engines`.
+pub fn engines_json(pool: &acextream_core::engine::pool::EnginePool) -> Value {
+    let engines = pool.status();
+    let up: Vec<_> = engines.iter().filter(|e| e.state == "up").collect();
+    let first = &engines[0];
+    json!({
+        "ok": !up.is_empty(),
+        "url": first.url,
+        "version": up.first().and_then(|e| e.version.clone()),
+        "error": if up.is_empty() { first.last_error.clone() } else { None },
+        "up": up.len(),
+        "engines": engines,
+    })
 }

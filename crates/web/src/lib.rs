@@ -16,6 +16,7 @@ pub mod fuzzing;
 pub mod health;
 pub mod mux_api;
 pub mod net;
+pub mod play;
 pub mod proxy;
 pub mod session;
 pub mod state;

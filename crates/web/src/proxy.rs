@@ -9,6 +9,8 @@
 use std::time::Duration;
 
 use acextream_core::accounts::Login;
+use acextream_core::engine::ContentKey;
+use acextream_core::sources::StreamRef;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use bytes::Bytes;
@@ -79,6 +81,7 @@ async fn getstream(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
         .into_iter()
         .filter(|(k, _)| !CREDENTIAL_PARAMS.contains(&k.as_str()))
         .collect();
+    let params = with_channel_links(&state, params).await?;
     // A known user's stream counts towards its connection limit, as on /live/.
     let guard = match &user {
         Some(u) if req.method() != actix_web::http::Method::HEAD => Some(
@@ -91,6 +94,40 @@ async fn getstream(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
     };
     let name = user.as_ref().map_or("-", |u| u.username.as_str());
     forward_stream(&state, &req, &params, name, guard).await
+}
+
+/// A bare `id=`/`infohash=` that is a link of a catalogue channel plays that
+/// channel — its hub, its other links as backups, the asked link first — so a
+/// player on `/ace/getstream` and one on `/live/` share one engine session.
+/// Anything else goes to the multiplexer as it came (it answers a bad id 400).
+async fn with_channel_links(
+    state: &AppState,
+    params: Vec<(String, String)>,
+) -> Result<Vec<(String, String)>, ApiError> {
+    let named: Vec<&(String, String)> = params
+        .iter()
+        .filter(|(k, _)| matches!(k.as_str(), "id" | "infohash" | "url" | "channel"))
+        .collect();
+    let [(kind, value)] = named.as_slice() else {
+        return Ok(params);
+    };
+    let value = value.trim().to_ascii_lowercase();
+    let key = match kind.as_str() {
+        "id" => ContentKey::ContentId(value),
+        "infohash" => ContentKey::Infohash(value),
+        _ => return Ok(params),
+    };
+    let stream = StreamRef::Ace { key };
+    let Some(channel) = crate::play::channel_of(state, stream.clone()).await? else {
+        return Ok(params);
+    };
+    let mut query = crate::play::channel_query(state, channel, Some(stream)).await?;
+    query.extend(
+        params
+            .into_iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "id" | "infohash" | "url" | "channel" | "cooling")),
+    );
+    Ok(query)
 }
 
 /// Streams `/ace/getstream?<params>` from the multiplexer to the player. `user` is

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use acextream_core::accounts::Accounts;
 use acextream_core::catalogue::Catalogue;
-use acextream_core::engine::EngineClient;
+use acextream_core::engine::pool::EnginePool;
 use acextream_core::jobs::Jobs;
 use acextream_core::{Settings, Store};
 use url::Url;
@@ -19,8 +19,8 @@ pub struct AppState {
     pub store: Store,
     /// Accounts and credential checks.
     pub accounts: Accounts,
-    /// The AceStream engine (health).
-    pub engine: EngineClient,
+    /// The AceStream engines (health, status).
+    pub engines: Arc<EnginePool>,
     /// Base URL of the internal multiplexer, as actually bound.
     pub mux_url: Url,
     /// Client for JSON calls to the multiplexer (status, health).
@@ -31,8 +31,6 @@ pub struct AppState {
     pub catalogue: Catalogue,
     /// Background refreshes and the availability check.
     pub jobs: Jobs,
-    /// Client for channels that are plain HTTP streams elsewhere.
-    pub direct_client: reqwest::Client,
     /// Open streams per account (`max_connections`, `active_cons`).
     pub connections: Arc<crate::xtream::connections::Connections>,
     /// Recent log lines (redacted) for the dashboard.
@@ -56,7 +54,7 @@ impl AppState {
     pub fn new(
         settings: Arc<Settings>,
         store: Store,
-        engine: EngineClient,
+        engines: Arc<EnginePool>,
         mux_url: Url,
         catalogue: Catalogue,
         jobs: Jobs,
@@ -70,6 +68,7 @@ impl AppState {
             // timeout only catches a mux that is truly gone.
             .read_timeout(
                 settings.mux.stall_timeout
+                    + settings.mux.link_start_timeout
                     + settings.mux.response_timeout
                     + Duration::from_secs(30),
             )
@@ -88,18 +87,12 @@ impl AppState {
             accounts: Accounts::new(store.clone()),
             settings,
             store,
-            engine,
+            engines,
             mux_url,
             mux_client,
             stream_client: crate::proxy::stream_client(),
             catalogue,
             jobs,
-            direct_client: reqwest::Client::builder()
-                .connect_timeout(Duration::from_secs(10))
-                // No total timeout (streams are endless); a source silent this long is dead.
-                .read_timeout(Duration::from_secs(30))
-                .no_gzip()
-                .build()?,
             connections: Arc::default(),
             logs: Arc::default(),
             brake: crate::brake::LoginBrake::new(crate::brake::ADMIN),

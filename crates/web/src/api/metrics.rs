@@ -209,6 +209,43 @@ async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRes
         ] {
             out.family(name, "counter", help).sample(name, &[], n(key));
         }
+        out.family(
+            "acextream_link_switches_total",
+            "counter",
+            "Channels moved to another link (or engine), by reason.",
+        );
+        for (reason, count) in m["link_switches"].as_object().into_iter().flatten() {
+            out.sample(
+                "acextream_link_switches_total",
+                &[("reason", reason.as_str())],
+                count.as_u64().unwrap_or(0),
+            );
+        }
+    }
+    let engines = state.engines.status();
+    out.family(
+        "acextream_engine_up",
+        "gauge",
+        "1 when the engine answers its health check.",
+    );
+    for e in &engines {
+        out.sample(
+            "acextream_engine_up",
+            &[("engine", e.url.as_str())],
+            u8::from(e.state == "up"),
+        );
+    }
+    out.family(
+        "acextream_engine_sessions",
+        "gauge",
+        "Channel sessions each engine carries now.",
+    );
+    for e in &engines {
+        out.sample(
+            "acextream_engine_sessions",
+            &[("engine", e.url.as_str())],
+            e.sessions,
+        );
     }
     out.family(
         "acextream_channels",

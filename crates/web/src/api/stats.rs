@@ -98,12 +98,8 @@ fn source_row(s: &Source) -> Value {
 }
 
 async fn engine(state: &AppState) -> Value {
-    let url = state.engine.base().as_str();
-    match tokio::time::timeout(ENGINE_TIMEOUT, state.engine.version()).await {
-        Ok(Ok(v)) => json!({"ok": true, "version": v.version, "platform": v.platform, "url": url}),
-        Ok(Err(e)) => json!({"ok": false, "error": e.to_string(), "url": url}),
-        Err(_) => json!({"ok": false, "error": "engine did not answer in time", "url": url}),
-    }
+    let _ = tokio::time::timeout(ENGINE_TIMEOUT, state.engines.check_all()).await;
+    crate::health::engines_json(&state.engines)
 }
 
 async fn streams(state: &AppState) -> Value {

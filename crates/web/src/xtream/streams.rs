@@ -1,18 +1,16 @@
 //! Stream URLs: `/live/{u}/{p}/{id}.ts`, the legacy `/{u}/{p}/{id}[.ts]`, and the
 //! VOD forms (404 until there is VOD).
 //!
-//! An AceStream channel streams through the multiplexer (the same internal path as
-//! `/ace/getstream`); a plain HTTP channel is proxied directly, also without
-//! buffering. Every stream holds one of the account's connection slots for as long
-//! as the player keeps its socket open.
+//! Every channel streams through the multiplexer (the same internal path as
+//! `/ace/getstream`) with all of its links, so a dead link fails over to the next
+//! and viewers of one channel share one source, AceStream or direct http(s).
+//! Every stream holds one of the account's connection slots for as long as the
+//! player keeps its socket open.
 
-use acextream_core::sources::StreamRef;
 use acextream_core::store::channels;
-use actix_web::http::{Method, StatusCode, header};
+use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse, web};
-use futures_util::TryStreamExt;
 
-use super::connections::guarded;
 use super::creds::XtreamParams;
 use acextream_core::accounts::RESERVED_SEGMENTS;
 
@@ -89,9 +87,7 @@ async fn serve(
     if !channel.enabled || !channel.active {
         return Err(ApiError::NotFound("no such channel".into()));
     }
-    let stream = channel
-        .stream()
-        .ok_or_else(|| ApiError::NotFound("no such channel".into()))?;
+    let query = crate::play::channel_query(state, channel.id, None).await?;
     let head = req.method() == Method::HEAD;
     let guard = if head {
         None
@@ -104,48 +100,5 @@ async fn serve(
                 .map_err(|e| ApiError::Forbidden(e.to_string()))?,
         )
     };
-    match stream {
-        StreamRef::Ace { key } => {
-            let params = vec![(key.param().to_owned(), key.value().to_owned())];
-            forward_stream(state, req, &params, &user.username, guard).await
-        }
-        StreamRef::Direct { url } => direct(state, &url, head, guard).await,
-    }
-}
-
-/// Proxies a plain HTTP stream: status decided before any byte, bytes passed on as
-/// they arrive.
-async fn direct(
-    state: &AppState,
-    url: &str,
-    head: bool,
-    guard: Option<super::connections::Guard>,
-) -> Result<HttpResponse, ApiError> {
-    if head {
-        return Ok(HttpResponse::Ok().content_type("video/mp2t").finish());
-    }
-    let resp = state.direct_client.get(url).send().await.map_err(|e| {
-        tracing::warn!(error = %e.without_url(), "direct stream unreachable");
-        ApiError::BadGateway("the channel's source is unreachable".into())
-    })?;
-    if !resp.status().is_success() {
-        return Err(ApiError::BadGateway(format!(
-            "the channel's source answered HTTP {}",
-            resp.status().as_u16()
-        )));
-    }
-    let content_type = resp
-        .headers()
-        .get(reqwest::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("video/mp2t")
-        .to_owned();
-    let body = resp.bytes_stream().map_err(std::io::Error::other);
-    let mut out = HttpResponse::build(StatusCode::OK);
-    out.content_type(content_type)
-        .insert_header((header::CACHE_CONTROL, "no-cache, no-store"));
-    Ok(match guard {
-        Some(g) => out.streaming(guarded(body, g)),
-        None => out.streaming(body),
-    })
+    forward_stream(state, req, &query, &user.username, guard).await
 }
