@@ -27,6 +27,18 @@ pub enum Fault {
     Disconnect {
         /// Seconds into the reader's stream when the body ends.
         at_secs: f64,
+        /// Only the content's first session misbehaves (a re-open cures it).
+        #[serde(default)]
+        first_session_only: bool,
+    },
+    /// After `at_secs` of a reader's stream no byte ever comes again, while the
+    /// connection stays open: a link that "goes silent".
+    SilentAfter {
+        /// Seconds into the reader's stream when the silence starts.
+        at_secs: f64,
+        /// Only the content's first session misbehaves (a re-open cures it).
+        #[serde(default)]
+        first_session_only: bool,
     },
     /// getstream fails: with `status` 200 as the JSON error envelope carrying
     /// `message`, otherwise as a plain-text HTTP error with that status.
@@ -62,7 +74,30 @@ pub struct Content {
     pub fault: Fault,
 }
 
+impl Fault {
+    /// Whether a session that is not the content's first is spared this fault.
+    pub fn spares_later_sessions(&self) -> bool {
+        matches!(
+            self,
+            Fault::Disconnect {
+                first_session_only: true,
+                ..
+            } | Fault::SilentAfter {
+                first_session_only: true,
+                ..
+            }
+        )
+    }
+}
+
 impl Content {
+    /// The 4-byte tag every data packet of this content carries after its
+    /// sequence number (the first 8 hex digits of the content id), so a reader can
+    /// tell which content's bytes it got.
+    pub fn tag(&self) -> u32 {
+        tag_of(&self.content_id)
+    }
+
     /// A well-behaved 4 Mbit/s channel whose ids are derived from its name, so the
     /// same name always gets the same ids.
     pub fn new(name: &str) -> Content {
@@ -183,6 +218,14 @@ impl From<Content> for ContentSpec {
             fault: c.fault,
         }
     }
+}
+
+/// The tag of the content with this content id (see [`Content::tag`]).
+pub fn tag_of(content_id: &str) -> u32 {
+    content_id
+        .get(..8)
+        .and_then(|h| u32::from_str_radix(h, 16).ok())
+        .unwrap_or(0)
 }
 
 fn valid_hex40(what: &str, v: &str) -> Result<String, String> {

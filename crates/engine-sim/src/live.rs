@@ -26,6 +26,8 @@ pub(crate) struct LiveContent {
     fault_version: AtomicU64,
     /// When the content "went live": packet 0 of its stream.
     live_since: Instant,
+    /// Sessions created for it so far (the first one is number 0).
+    sessions: AtomicU64,
 }
 
 impl LiveContent {
@@ -35,7 +37,13 @@ impl LiveContent {
             content,
             fault_version: AtomicU64::new(0),
             live_since: Instant::now(),
+            sessions: AtomicU64::new(0),
         }
+    }
+
+    /// Numbers a new session of this content: 0 for the first.
+    pub fn next_session_ordinal(&self) -> u64 {
+        self.sessions.fetch_add(1, Ordering::AcqRel)
     }
 
     /// The fault in force now.

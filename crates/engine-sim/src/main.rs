@@ -28,6 +28,10 @@ struct Args {
     /// Milliseconds of stream a new reader gets at once before pacing.
     #[arg(long, default_value_t = 1000)]
     burst_ms: u64,
+    /// Start this many engines, on ports PORT..PORT+N-1, with the same catalogue:
+    /// a pool to put behind `engine.urls` (each has its own sessions and state).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pool: u16,
 }
 
 #[tokio::main]
@@ -42,15 +46,27 @@ async fn main() -> anyhow::Result<()> {
         Some(path) => load_catalogue(path)?,
         None => demo_catalogue(),
     };
-    let config = SimConfig {
-        catalogue: catalogue.clone(),
-        unpaced: args.unpaced,
-        burst: Duration::from_millis(args.burst_ms),
-        bind: SocketAddr::new(args.host, args.port),
-        ..SimConfig::default()
-    };
-    let sim = Simulator::start(config).await?;
-    println!("acestream-sim listening on {}", sim.url());
+    let mut pool = Vec::new();
+    for i in 0..args.pool {
+        let port = if args.port == 0 {
+            0
+        } else {
+            args.port
+                .checked_add(i)
+                .ok_or_else(|| anyhow::anyhow!("--port + --pool exceeds 65535"))?
+        };
+        let config = SimConfig {
+            catalogue: catalogue.clone(),
+            unpaced: args.unpaced,
+            burst: Duration::from_millis(args.burst_ms),
+            bind: SocketAddr::new(args.host, port),
+            ..SimConfig::default()
+        };
+        let sim = Simulator::start(config).await?;
+        println!("acestream-sim listening on {}", sim.url());
+        pool.push(sim);
+    }
+    let sim = &pool[0];
     println!(
         "{:<20} {:<40} {:<40} {:>6} {:>7}  fault",
         "name", "content_id", "infohash", "kbit/s", "delay"
@@ -73,7 +89,13 @@ async fn main() -> anyhow::Result<()> {
             c.content_id
         );
     }
+    if pool.len() > 1 {
+        let urls: Vec<String> = pool.iter().map(Simulator::url).collect();
+        println!("pool: ACEXTREAM_ENGINE__URLS={}", urls.join(","));
+    }
     tokio::signal::ctrl_c().await?;
-    sim.shutdown().await;
+    for sim in pool {
+        sim.shutdown().await;
+    }
     Ok(())
 }

@@ -49,6 +49,8 @@ pub(crate) struct Reader {
     /// a runtime fault change reached it.
     fault_t0: Instant,
     stall_done: bool,
+    /// The content's tag, written into every data packet.
+    tag: u32,
     rng: StdRng,
 }
 
@@ -90,6 +92,7 @@ impl Reader {
             fault_version: content.fault_version(),
             fault_t0: now,
             stall_done: false,
+            tag: content.content.tag(),
             rng,
             slot,
         };
@@ -113,9 +116,17 @@ impl Reader {
             }
             let since = now.saturating_duration_since(self.fault_t0).as_secs_f64();
             match self.fault {
-                Fault::Disconnect { at_secs } if since >= at_secs => {
+                Fault::Disconnect { at_secs, .. } if since >= at_secs => {
                     tracing::info!(session = %self.slot.session.id, "fault: disconnecting reader");
                     return None;
+                }
+                Fault::SilentAfter { at_secs, .. } if since >= at_secs => {
+                    // Hand out the packet in flight, then nothing, ever.
+                    if !self.buf.is_empty() {
+                        return Some(self.hand_out(self.buf.len()));
+                    }
+                    self.nap(SILENT_NAP).await;
+                    continue;
                 }
                 // Offline reaching a running reader: the stream dries up like Silent.
                 Fault::Silent | Fault::Offline => {
@@ -144,7 +155,7 @@ impl Reader {
             };
             if avail > 0 {
                 let n = avail.min(need);
-                write_packets(&mut self.buf, self.pos, self.pos + n);
+                write_packets(&mut self.buf, self.pos, self.pos + n, self.tag);
                 self.pos += n;
                 continue;
             }
@@ -177,6 +188,12 @@ impl Reader {
     /// pace neither bursts nor skips (after silence, the reader resumes where it
     /// stopped rather than bursting what it missed).
     fn apply_fault(&mut self, fault: Fault, now: Instant) {
+        // A fault meant for the content's first session spares the later ones.
+        let fault = if fault.spares_later_sessions() && self.slot.session.ordinal > 0 {
+            Fault::None
+        } else {
+            fault
+        };
         let was_silent = matches!(self.fault, Fault::Silent | Fault::Offline);
         self.base_pos = if was_silent {
             self.pos as f64

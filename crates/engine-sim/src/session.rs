@@ -18,6 +18,8 @@ pub(crate) struct Session {
     pub pid: String,
     pub content: Arc<LiveContent>,
     pub created: Instant,
+    /// 0 for the content's first session, then 1, 2…
+    pub ordinal: u64,
     started_at_ms: u64,
     readers: AtomicUsize,
     bytes_sent: AtomicU64,
@@ -38,6 +40,7 @@ impl Session {
         Self {
             id: uuid::Uuid::new_v4().simple().to_string(),
             pid,
+            ordinal: content.next_session_ordinal(),
             content,
             created: Instant::now(),
             started_at_ms,

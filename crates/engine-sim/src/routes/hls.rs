@@ -74,6 +74,7 @@ pub(crate) fn segment(inner: &Arc<Inner>, ih: &str, sid: &str, file: &str) -> Re
         &mut buf,
         segment_start(content, n),
         segment_start(content, n + 1),
+        content.content.tag(),
     );
     session.add_bytes(buf.len());
     mpeg_ts(full(buf.freeze()))

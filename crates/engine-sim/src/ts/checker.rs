@@ -1,5 +1,16 @@
 //! [`TsChecker`]: fed arbitrary slices of a received body, it proves (or disproves)
-//! that a client got a contiguous run of the simulator's stream.
+//! that a client got a contiguous run of the simulator's stream — or, for a body
+//! that switched source (a proxy's failover), contiguous runs joined by valid
+//! splices.
+//!
+//! A splice is where a new run begins: a data packet with another content's tag,
+//! or the first data packet after a `discontinuity_indicator` on the video PID
+//! (the same content re-opened). At a splice the sequence and continuity counters
+//! may jump; that is legal, and not counted as a gap, when the packet carries the
+//! flag. A splice is valid when the video PID was flagged before or at the new
+//! run's first data packet, and a PAT came between the old run's last data packet
+//! and the new run's first (the new source starts at its PAT). Null packets
+//! (PID 0x1FFF, a proxy's keep-alive) are counted and otherwise ignored.
 
 use std::collections::HashMap;
 
@@ -35,9 +46,30 @@ pub struct TsChecker {
     pub cc_errors: u64,
     /// Packets on the video PID without the simulator's payload.
     pub foreign_payloads: u64,
+    /// Packets (any PID) whose adaptation field sets `discontinuity_indicator`.
+    pub discontinuities: u64,
+    /// The content tags seen, one entry per run of equal tags, in order.
+    pub tags: Vec<u32>,
+    /// New runs begun (see the module doc).
+    pub splices: u64,
+    /// Splices whose new run began after a PAT.
+    pub splices_at_pat: u64,
+    /// Splices whose video PID carried the discontinuity flag.
+    pub splices_flagged: u64,
+    /// Null packets (PID 0x1FFF).
+    pub null_packets: u64,
+    /// Data packets of the current run.
+    run_data_packets: u64,
+    /// A PAT came since the last data packet.
+    pat_since_data: bool,
+    /// The video PID was flagged since the last data packet.
+    video_flag_pending: bool,
     partial: Vec<u8>,
     last_cc: HashMap<u16, u8>,
 }
+
+/// The null PID.
+const NULL_PID: u16 = 0x1FFF;
 
 impl TsChecker {
     /// An empty checker.
@@ -80,6 +112,20 @@ impl TsChecker {
         self.gaps == 0 && self.duplicates_or_reorders == 0 && self.sync_errors == 0
     }
 
+    /// Whether everything seen is contiguous runs joined by valid splices: each
+    /// run without gaps or duplicates, no sync errors, every splice flagged and
+    /// begun at a PAT.
+    pub fn is_valid_spliced(&self) -> bool {
+        self.is_contiguous()
+            && self.splices_at_pat == self.splices
+            && self.splices_flagged == self.splices
+    }
+
+    /// Data packets since the last splice (or the start).
+    pub fn data_packets_since_splice(&self) -> u64 {
+        self.run_data_packets
+    }
+
     /// Bytes of an incomplete trailing packet, waiting for the rest.
     pub fn partial_bytes(&self) -> usize {
         self.partial.len()
@@ -89,13 +135,26 @@ impl TsChecker {
         self.packets += 1;
         let pid = (u16::from(pkt[1] & 0x1F) << 8) | u16::from(pkt[2]);
         self.first_pid.get_or_insert(pid);
+        if pid == NULL_PID {
+            self.null_packets += 1;
+            return;
+        }
         let afc = (pkt[3] >> 4) & 0x3;
         let has_payload = afc & 0x1 != 0;
-        if has_payload {
+        let flagged = afc & 0x2 != 0 && pkt[4] > 0 && pkt[5] & 0x80 != 0;
+        if flagged {
+            self.discontinuities += 1;
+            // The counter may jump here: start its expectation afresh.
+            self.last_cc.insert(pid, pkt[3] & 0x0F);
+            if pid == VIDEO_PID {
+                self.video_flag_pending = true;
+            }
+        } else if has_payload {
             self.check_cc(pid, pkt[3] & 0x0F);
         }
         if pid == PAT_PID {
             self.pats += 1;
+            self.pat_since_data = true;
         }
         if pid != VIDEO_PID || !has_payload {
             return;
@@ -108,14 +167,41 @@ impl TsChecker {
             }
             at = 5 + af_len;
         }
-        match pkt.get(at..at + MAGIC.len() + 8) {
+        match pkt.get(at..at + MAGIC.len() + 12) {
             Some(p) if &p[..MAGIC.len()] == MAGIC => {
                 let mut seq = [0u8; 8];
-                seq.copy_from_slice(&p[MAGIC.len()..]);
+                seq.copy_from_slice(&p[MAGIC.len()..MAGIC.len() + 8]);
+                let mut tag = [0u8; 4];
+                tag.copy_from_slice(&p[MAGIC.len() + 8..]);
+                self.splice_check(u32::from_be_bytes(tag));
                 self.data(u64::from_be_bytes(seq));
             }
             _ => self.foreign_payloads += 1,
         }
+    }
+
+    /// Before a data packet of content `tag`: does a new run begin here?
+    fn splice_check(&mut self, tag: u32) {
+        let new_tag = self.tags.last() != Some(&tag);
+        let reopened = !new_tag && self.video_flag_pending;
+        if self.tags.is_empty() {
+            self.tags.push(tag);
+        } else if new_tag || reopened {
+            if new_tag {
+                self.tags.push(tag);
+            }
+            self.splices += 1;
+            self.splices_at_pat += u64::from(self.pat_since_data);
+            self.splices_flagged += u64::from(self.video_flag_pending);
+            if self.video_flag_pending {
+                // A legal jump: the new run's sequence starts afresh.
+                self.last_seq = None;
+            }
+            self.run_data_packets = 0;
+        }
+        self.pat_since_data = false;
+        self.video_flag_pending = false;
+        self.run_data_packets += 1;
     }
 
     fn check_cc(&mut self, pid: u16, cc: u8) {
@@ -152,7 +238,7 @@ mod tests {
 
     fn stream(from: u64, to: u64) -> BytesMut {
         let mut b = BytesMut::new();
-        write_packets(&mut b, from, to);
+        write_packets(&mut b, from, to, 0);
         b
     }
 
@@ -217,6 +303,90 @@ mod tests {
         assert_eq!(c.sync_errors, 3);
         assert_eq!(c.packets, 10);
         assert!(!c.is_contiguous());
+    }
+
+    fn tagged(from: u64, to: u64, tag: u32) -> BytesMut {
+        let mut b = BytesMut::new();
+        write_packets(&mut b, from, to, tag);
+        b
+    }
+
+    /// Sets the discontinuity flag in packet `i` of `b` (it must have an
+    /// adaptation field: the keyframe packet, third of a cycle).
+    fn flag(b: &mut BytesMut, i: usize) {
+        b[i * PACKET_SIZE + 5] |= 0x80;
+    }
+
+    /// An adaptation-field-only packet on `pid` flagging a discontinuity.
+    fn flag_packet(pid: u16, cc: u8) -> [u8; PACKET_SIZE] {
+        let mut p = [0xFF; PACKET_SIZE];
+        p[0] = SYNC_BYTE;
+        p[1] = (pid >> 8) as u8;
+        p[2] = pid as u8;
+        p[3] = 0x20 | (cc & 0x0F);
+        p[4] = 183;
+        p[5] = 0x80;
+        p
+    }
+
+    #[test]
+    fn a_flagged_switch_at_a_pat_is_a_valid_splice_and_its_jump_no_gap() {
+        let mut c = TsChecker::new();
+        c.feed(&tagged(0, 100, 0xAAAA_0001));
+        // The second source starts at its own PAT (position 4000, another
+        // sequence), its keyframe flagged; PAT and PMT flagged by inserted packets.
+        let mut second = tagged(4000, 4100, 0xBBBB_0002);
+        flag(&mut second, 2);
+        c.feed(&flag_packet(PAT_PID, 0));
+        c.feed(&second);
+        assert_eq!(c.tags, vec![0xAAAA_0001, 0xBBBB_0002]);
+        assert_eq!((c.splices, c.splices_at_pat, c.splices_flagged), (1, 1, 1));
+        assert_eq!(c.gaps, 0, "{c:?}");
+        assert!(c.is_valid_spliced(), "{c:?}");
+        assert!(c.discontinuities >= 2);
+        assert_eq!(
+            c.data_packets_since_splice(),
+            94,
+            "data packets of 4000..4100"
+        );
+    }
+
+    #[test]
+    fn a_switch_without_the_flag_or_not_at_a_pat_is_not_valid() {
+        let mut c = TsChecker::new();
+        c.feed(&tagged(0, 100, 1));
+        c.feed(&tagged(4000, 4100, 2));
+        assert_eq!(c.splices, 1);
+        assert!(!c.is_valid_spliced(), "no discontinuity flag: {c:?}");
+
+        let mut c = TsChecker::new();
+        c.feed(&tagged(0, 45, 1)); // ends just after a PAT+PMT+3 data packets
+        let mid = tagged(4010, 4100, 2); // starts mid-cycle: no PAT first
+        c.feed(&flag_packet(VIDEO_PID, 0));
+        c.feed(&mid);
+        assert_eq!(c.splices, 1);
+        assert_eq!(c.splices_at_pat, 0, "{c:?}");
+        assert!(!c.is_valid_spliced());
+    }
+
+    #[test]
+    fn the_same_content_reopened_with_the_flag_is_a_splice_and_nulls_are_ignored() {
+        let mut c = TsChecker::new();
+        c.feed(&tagged(0, 80, 7));
+        let mut nulls = BytesMut::new();
+        for _ in 0..3 {
+            nulls.extend_from_slice(&flag_packet(NULL_PID, 0));
+        }
+        c.feed(&nulls);
+        // Re-opened 1 s back in the stream: a repeat, legal with the flag.
+        let mut again = tagged(40, 200, 7);
+        flag(&mut again, 2);
+        c.feed(&again);
+        assert_eq!(c.tags, vec![7]);
+        assert_eq!(c.splices, 1);
+        assert_eq!(c.null_packets, 3);
+        assert_eq!(c.duplicates_or_reorders, 0, "{c:?}");
+        assert!(c.is_valid_spliced(), "{c:?}");
     }
 
     #[test]

@@ -95,8 +95,9 @@ fn data_packet(rai: bool) -> Packet {
     p
 }
 
-/// Appends packets `from..to` of the live stream to `out`.
-pub fn write_packets(out: &mut BytesMut, from: u64, to: u64) {
+/// Appends packets `from..to` of the live stream of the content tagged `tag` to
+/// `out` (the tag follows each data packet's sequence number).
+pub fn write_packets(out: &mut BytesMut, from: u64, to: u64, tag: u32) {
     let t = &*TEMPLATES;
     out.reserve((to.saturating_sub(from) as usize) * PACKET_SIZE);
     for p in from..to {
@@ -118,6 +119,7 @@ pub fn write_packets(out: &mut BytesMut, from: u64, to: u64) {
                 };
                 out.extend_from_slice(template);
                 out[start + seq_at..start + seq_at + 8].copy_from_slice(&seq.to_be_bytes());
+                out[start + seq_at + 8..start + seq_at + 12].copy_from_slice(&tag.to_be_bytes());
                 seq
             }
         };
@@ -128,7 +130,7 @@ pub fn write_packets(out: &mut BytesMut, from: u64, to: u64) {
 /// Packet `p` of the live stream, as bytes.
 pub fn packet(p: u64) -> Packet {
     let mut buf = BytesMut::with_capacity(PACKET_SIZE);
-    write_packets(&mut buf, p, p + 1);
+    write_packets(&mut buf, p, p + 1, 0);
     let mut out = [0u8; PACKET_SIZE];
     out.copy_from_slice(&buf);
     out
@@ -142,7 +144,7 @@ mod tests {
     #[test]
     fn generated_stream_checks_contiguous() {
         let mut buf = BytesMut::new();
-        write_packets(&mut buf, 0, 1000);
+        write_packets(&mut buf, 0, 1000, 0);
         let mut c = TsChecker::new();
         c.feed(&buf);
         assert!(c.is_contiguous(), "{c:?}");
@@ -167,7 +169,7 @@ mod tests {
     #[test]
     fn single_packet_matches_the_stream() {
         let mut buf = BytesMut::new();
-        write_packets(&mut buf, 0, 100);
+        write_packets(&mut buf, 0, 100, 0);
         assert_eq!(&packet(42)[..], &buf[42 * PACKET_SIZE..43 * PACKET_SIZE]);
     }
 }

@@ -60,7 +60,10 @@ async fn error_with_status_200_is_the_envelope_and_other_statuses_are_plain() {
 
 #[tokio::test]
 async fn disconnect_ends_the_body() {
-    let c = channel("Flaky").with_fault(Fault::Disconnect { at_secs: 0.5 });
+    let c = channel("Flaky").with_fault(Fault::Disconnect {
+        at_secs: 0.5,
+        first_session_only: false,
+    });
     let t = spawn_sim(vec![c.clone()]).await;
     let s = t.start(&c, "p1").await;
     let mut resp = t.open(&s).await;
@@ -101,10 +104,13 @@ async fn a_fault_set_at_runtime_reaches_a_running_reader() {
     let mut resp = t.open(&s).await;
     let before = read_until(&mut resp, Duration::from_secs(10), 1000).await;
     assert!(!before.ended);
-    assert!(
-        t.sim
-            .set_fault(&c.infohash, Fault::Disconnect { at_secs: 0.0 })
-    );
+    assert!(t.sim.set_fault(
+        &c.infohash,
+        Fault::Disconnect {
+            at_secs: 0.0,
+            first_session_only: false
+        }
+    ));
     let after = read_for(&mut resp, Duration::from_secs(10)).await;
     assert!(after.ended);
 }
@@ -124,4 +130,56 @@ async fn slow_content_still_streams_valid_ts() {
 async fn set_fault_on_unknown_content_reports_false() {
     let t = spawn_sim(vec![channel("Sport")]).await;
     assert!(!t.sim.set_fault("nope", Fault::Silent));
+}
+
+#[tokio::test]
+async fn silent_after_plays_then_sends_nothing_on_an_open_connection() {
+    let c = channel("Fades").with_fault(Fault::SilentAfter {
+        at_secs: 0.5,
+        first_session_only: false,
+    });
+    let t = spawn_sim(vec![c.clone()]).await;
+    let s = t.start(&c, "p1").await;
+    let mut resp = t.open(&s).await;
+    let seen = read_for(&mut resp, Duration::from_secs(2)).await;
+    assert!(seen.bytes > 0, "it played first");
+    let after = read_for(&mut resp, Duration::from_millis(1500)).await;
+    assert_eq!(after.bytes, 0, "then silence");
+    assert!(!after.ended, "on a connection that stays open");
+    // A new session of the same content goes silent too.
+    let again = t.start(&c, "p2").await;
+    let mut resp = t.open(&again).await;
+    read_for(&mut resp, Duration::from_secs(2)).await;
+    assert_eq!(read_for(&mut resp, Duration::from_secs(1)).await.bytes, 0);
+}
+
+#[tokio::test]
+async fn a_first_session_only_fault_spares_the_later_sessions() {
+    let c = channel("Once").with_fault(Fault::Disconnect {
+        at_secs: 0.3,
+        first_session_only: true,
+    });
+    let t = spawn_sim(vec![c.clone()]).await;
+    let first = t.start(&c, "p1").await;
+    let mut resp = t.open(&first).await;
+    assert!(read_for(&mut resp, Duration::from_secs(5)).await.ended);
+    let second = t.start(&c, "p2").await;
+    let mut resp = t.open(&second).await;
+    let seen = read_for(&mut resp, Duration::from_secs(2)).await;
+    assert!(!seen.ended, "the second session plays on");
+    assert!(seen.checker.is_contiguous());
+}
+
+#[tokio::test]
+async fn every_data_packet_names_its_content() {
+    let a = channel("Tag A");
+    let b = channel("Tag B");
+    assert_ne!(a.tag(), b.tag());
+    let t = spawn_sim(vec![a.clone(), b.clone()]).await;
+    for c in [&a, &b] {
+        let s = t.start(c, "p1").await;
+        let mut resp = t.open(&s).await;
+        let seen = read_for(&mut resp, Duration::from_millis(500)).await;
+        assert_eq!(seen.checker.tags, vec![c.tag()]);
+    }
 }
