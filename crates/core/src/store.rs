@@ -10,6 +10,7 @@
 //! moving stream bytes.
 
 pub mod channels;
+pub mod links;
 pub mod sources;
 pub mod users;
 pub mod write;
@@ -105,6 +106,8 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("store/schema_v2.sql")),
         M::up(include_str!("store/schema_v3.sql")),
         M::up(include_str!("store/schema_v4.sql")),
+        // Rebuilds `channels`: checked for dangling references before it commits.
+        M::up(include_str!("store/schema_v5.sql")).foreign_key_check(),
     ])
 }
 
@@ -141,6 +144,16 @@ impl Store {
         // clear reason instead of inside the pool's retry loop.
         let mut conn = Connection::open_with_flags(&path, flags).map_err(&classify)?;
         configure(&conn).map_err(&classify)?;
+        // Migrations that rebuild a table (SQLite's way to drop columns) drop the old
+        // one: with foreign keys on, that would cascade-delete every row referring
+        // to it. So they run with foreign keys off (a no-op inside a transaction,
+        // hence here), and the references are checked before they are back on.
+        conn.pragma_update(None, "foreign_keys", "OFF")
+            .map_err(&classify)?;
+        let version = |c: &Connection| -> rusqlite::Result<i64> {
+            c.query_row("PRAGMA user_version", [], |r| r.get(0))
+        };
+        let before = version(&conn).map_err(&classify)?;
         migrations().to_latest(&mut conn).map_err(|e| match e {
             rusqlite_migration::Error::RusqliteError { err, .. } => classify(err),
             other => StoreError::Migration {
@@ -148,6 +161,23 @@ impl Store {
                 reason: other.to_string(),
             },
         })?;
+        // Only after a migration: the check reads every table (the guide's too).
+        let dangling: i64 = if version(&conn).map_err(&classify)? == before {
+            0
+        } else {
+            conn.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
+            .map_err(&classify)?
+        };
+        if dangling > 0 {
+            return Err(StoreError::Migration {
+                path,
+                reason: format!("{dangling} rows refer to rows that do not exist"),
+            });
+        }
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(&classify)?;
         drop(conn);
 
         let manager = SqliteConnectionManager::file(&path)

@@ -84,9 +84,9 @@ mod epg {
                     )?;
                     let source = c.last_insert_rowid();
                     c.execute(
-                        "INSERT INTO channels (name, content_id, tvg_id, added_at, updated_at)
-                         VALUES ('X', ?1, 'x', 0, 0)",
-                        ["c".repeat(40)],
+                        "INSERT INTO channels (name, tvg_id, added_at, updated_at)
+                         VALUES ('X', 'x', 0, 0)",
+                        [],
                     )?;
                     Ok((source, c.last_insert_rowid()))
                 })

@@ -141,13 +141,9 @@ mod epg {
             .run_blocking(|c| {
                 for i in 0..CHANNELS {
                     c.execute(
-                        "INSERT INTO channels (name, content_id, tvg_id, added_at, updated_at)
-                         VALUES (?1, ?2, ?3, 0, 0)",
-                        (
-                            format!("Channel {i}"),
-                            format!("cid{i}"),
-                            format!("ch{i}.example"),
-                        ),
+                        "INSERT INTO channels (name, tvg_id, added_at, updated_at)
+                         VALUES (?1, ?2, 0, 0)",
+                        (format!("Channel {i}"), format!("ch{i}.example")),
                     )?;
                 }
                 Ok(())

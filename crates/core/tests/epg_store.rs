@@ -62,9 +62,9 @@ mod epg {
 
         fn channel(&self, name: &str, tvg_id: &str) -> i64 {
             self.sql(
-                "INSERT INTO channels (name, content_id, tvg_id, added_at, updated_at)
-                 VALUES (?1, ?2, ?3, 0, 0)",
-                params![name, format!("cid-{name}-{tvg_id}"), tvg_id],
+                "INSERT INTO channels (name, tvg_id, added_at, updated_at)
+                 VALUES (?1, ?2, 0, 0)",
+                params![name, tvg_id],
             )
         }
 

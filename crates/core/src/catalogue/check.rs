@@ -1,6 +1,7 @@
-//! The availability check: asks the engine whether each AceStream channel can be
-//! loaded (`get_media_files`, which starts no playback), one channel at a time with
-//! a pause between them, and records online/offline and when.
+//! The availability check: asks the engine whether each AceStream link of an
+//! active channel can be loaded (`get_media_files`, which starts no playback), one
+//! link at a time with a pause between them, and records online/offline and when
+//! on the link; a channel is online when any of its links is.
 //!
 //! One at a time because engines have crashed under parallel checks. A check that
 //! cannot reach the engine marks nothing offline: it stops and says why.
@@ -11,7 +12,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::engine::{ContentKey, EngineClient};
-use crate::store::channels;
+use crate::store::links;
 use crate::store::{Store, now_epoch};
 
 /// Consecutive engine failures after which a check gives up.
@@ -22,9 +23,9 @@ const MAX_ENGINE_FAILURES: usize = 3;
 pub struct CheckProgress {
     /// A check is under way.
     pub running: bool,
-    /// Channels to check.
+    /// Links to check.
     pub total: usize,
-    /// Channels checked so far.
+    /// Links checked so far.
     pub done: usize,
     /// Found online.
     pub online: usize,
@@ -48,7 +49,7 @@ pub struct Checker {
 }
 
 impl Checker {
-    /// A checker pausing `spacing` between two channels.
+    /// A checker pausing `spacing` between two links.
     pub fn new(store: Store, engine: EngineClient, spacing: Duration) -> Self {
         Self {
             store,
@@ -107,8 +108,10 @@ impl Checker {
             .store
             .run(|c| {
                 let mut st = c.prepare(
-                    "SELECT id, content_id, infohash FROM channels WHERE active = 1 \
-                     AND (content_id IS NOT NULL OR infohash IS NOT NULL) ORDER BY id",
+                    "SELECT l.id, l.content_id, l.infohash FROM channel_links l \
+                     JOIN channels c ON c.id = l.channel_id WHERE c.active = 1 \
+                     AND (l.content_id IS NOT NULL OR l.infohash IS NOT NULL) \
+                     ORDER BY l.channel_id, l.position, l.id",
                 )?;
                 let rows = st.query_map([], |r| {
                     let id: i64 = r.get(0)?;
@@ -140,7 +143,7 @@ impl Checker {
                 Ok(online) => {
                     failures = 0;
                     self.store
-                        .run(move |c| channels::set_online(c, id, online))
+                        .run(move |c| links::set_online(c, id, online))
                         .await
                         .map_err(|e| e.to_string())?;
                     let mut p = self.lock();

@@ -5,7 +5,8 @@ use rusqlite::{Connection, params};
 
 use super::plan::Plan;
 use crate::runtime_settings;
-use crate::store::channels::{self, MANUAL, split_stream};
+use crate::store::channels::{self, MANUAL};
+use crate::store::links;
 use crate::store::sources::{self, SourceTable};
 use crate::store::{StoreResult, now_epoch};
 
@@ -27,16 +28,12 @@ pub fn write(tx: &Connection, plan: &Plan) -> StoreResult<()> {
             Some(name) => Some(channels::category_id(tx, name)?),
             None => None,
         };
-        let (content_id, infohash, direct) = split_stream(&c.stream);
         tx.execute(
-            "INSERT INTO channels (name, content_id, infohash, direct_url, category_id, logo, \
-             tvg_id, chno, enabled, overrides, online, checked_at, added_at, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+            "INSERT INTO channels (name, category_id, logo, tvg_id, chno, enabled, overrides, \
+             online, checked_at, added_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             params![
                 c.name,
-                content_id,
-                infohash,
-                direct,
                 category_id,
                 c.logo,
                 c.tvg_id,
@@ -48,6 +45,13 @@ pub fn write(tx: &Connection, plan: &Plan) -> StoreResult<()> {
                 c.added_at,
                 now
             ],
+        )?;
+        // Its one stream is its one link, the admin's like the channel.
+        let channel_id = tx.last_insert_rowid();
+        let link_id = links::insert(tx, channel_id, 0, &c.stream, true, c.added_at)?;
+        tx.execute(
+            "UPDATE channel_links SET online = ?2, checked_at = ?3 WHERE id = ?1",
+            params![link_id, c.online, c.checked_at],
         )?;
     }
     for u in &plan.users {

@@ -1,8 +1,9 @@
 //! The `channels` and `categories` tables: the catalogue players see.
 //!
-//! A channel is identified by what plays it — a content id, an infohash, or a
-//! direct URL — so the same channel listed by several sources is one row. Fields an
-//! admin edited are listed in `overrides` and left alone by refreshes.
+//! A channel is played by its links (see [`super::links`]): content ids, infohashes
+//! or direct URLs, in order. A [`Channel`] carries its first link's stream, the one
+//! players and the legacy API fields name. Fields an admin edited are listed in
+//! `overrides` and left alone by refreshes.
 
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
@@ -16,6 +17,8 @@ use crate::sources::StreamRef;
 pub const OVERRIDABLE: &[&str] = &["name", "category", "logo", "tvg_id", "chno", "enabled"];
 /// Marks a channel an admin added by hand: no source can make it inactive.
 pub const MANUAL: &str = "manual";
+/// Marks a channel whose links an admin ordered: refreshes append, never reorder.
+pub const LINKS_ORDERED: &str = "links";
 
 /// A channel as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -24,12 +27,15 @@ pub struct Channel {
     pub id: i64,
     /// Display name.
     pub name: String,
-    /// AceStream content id, when it is one.
+    /// AceStream content id of the first link, when it is one.
     pub content_id: Option<String>,
-    /// Swarm infohash, when it is one.
+    /// Swarm infohash of the first link, when it is one.
     pub infohash: Option<String>,
-    /// Plain stream URL, for direct channels.
+    /// Plain stream URL of the first link, for direct channels.
     pub direct_url: Option<String>,
+    /// How many links the channel has (`link_count` in JSON).
+    #[serde(rename = "link_count")]
+    pub links: i64,
     /// Category row id.
     pub category_id: Option<i64>,
     /// Category name.
@@ -46,7 +52,7 @@ pub struct Channel {
     pub active: bool,
     /// Fields the admin edited.
     pub overrides: Vec<String>,
-    /// Last availability check: online or not.
+    /// Last availability check: any link online, or not.
     pub online: Option<bool>,
     /// When it was last checked (epoch seconds).
     pub checked_at: Option<i64>,
@@ -57,7 +63,7 @@ pub struct Channel {
 }
 
 impl Channel {
-    /// What plays the channel.
+    /// What plays the channel first (its first link), if it has a link.
     pub fn stream(&self) -> Option<StreamRef> {
         if let Some(id) = &self.content_id {
             return Some(StreamRef::Ace {
@@ -78,9 +84,18 @@ impl Channel {
     }
 }
 
-const SELECT: &str = "SELECT c.id, c.name, c.content_id, c.infohash, c.direct_url, c.category_id, \
+/// The channel columns, its first link (by position) and its number of links.
+const COLUMNS: &str = "SELECT c.id, c.name, l.content_id, l.infohash, l.direct_url, c.category_id, \
      k.name, c.logo, c.tvg_id, c.chno, c.enabled, c.active, c.overrides, c.online, c.checked_at, \
-     c.added_at, c.updated_at FROM channels c LEFT JOIN categories k ON k.id = c.category_id";
+     c.added_at, c.updated_at, \
+     (SELECT count(*) FROM channel_links n WHERE n.channel_id = c.id)";
+const JOINS: &str = " FROM channels c LEFT JOIN categories k ON k.id = c.category_id \
+     LEFT JOIN channel_links l ON l.id = (SELECT f.id FROM channel_links f \
+     WHERE f.channel_id = c.id ORDER BY f.position, f.id LIMIT 1)";
+
+fn select() -> String {
+    format!("{COLUMNS}{JOINS}")
+}
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Channel> {
     let overrides: String = r.get(12)?;
@@ -106,19 +121,33 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Channel> {
         checked_at: r.get(14)?,
         added_at: r.get(15)?,
         updated_at: r.get(16)?,
+        links: r.get(17)?,
     })
 }
 
 /// One channel.
 pub fn get(c: &Connection, id: i64) -> StoreResult<Channel> {
-    c.query_row(&format!("{SELECT} WHERE c.id = ?1"), [id], from_row)
+    c.prepare_cached(&format!("{} WHERE c.id = ?1", select()))?
+        .query_row([id], from_row)
         .optional()?
         .ok_or_else(|| StoreError::NotFound(format!("channel {id}")))
 }
 
-/// The channel played by `stream`, if any.
+/// The channel owning a link to `stream`, if any.
 pub fn by_stream(c: &Connection, stream: &StreamRef) -> StoreResult<Option<Channel>> {
-    let (column, value) = match stream {
+    let (column, value) = stream_column(stream);
+    Ok(c
+        .prepare_cached(&format!(
+            "{} WHERE c.id = (SELECT channel_id FROM channel_links WHERE {column} = ?1)",
+            select()
+        ))?
+        .query_row([value], from_row)
+        .optional()?)
+}
+
+/// The `channel_links` column holding `stream`, and its value.
+pub fn stream_column(stream: &StreamRef) -> (&'static str, &str) {
+    match stream {
         StreamRef::Ace {
             key: ContentKey::ContentId(v),
         } => ("content_id", v),
@@ -126,13 +155,7 @@ pub fn by_stream(c: &Connection, stream: &StreamRef) -> StoreResult<Option<Chann
             key: ContentKey::Infohash(v),
         } => ("infohash", v),
         StreamRef::Direct { url } => ("direct_url", url),
-    };
-    Ok(c.query_row(
-        &format!("{SELECT} WHERE c.{column} = ?1"),
-        [value],
-        from_row,
-    )
-    .optional()?)
+    }
 }
 
 /// Filters of the channel list; every field is optional.
@@ -219,8 +242,9 @@ pub fn list(c: &Connection, f: &ChannelFilter) -> StoreResult<ChannelPage> {
     let limit = f.limit.unwrap_or(100).clamp(1, 1000);
     let offset = f.offset.unwrap_or(0).max(0);
     let sql = format!(
-        "{SELECT}{filter} ORDER BY c.chno IS NULL, c.chno, c.name COLLATE NOCASE, c.id \
-         LIMIT {limit} OFFSET {offset}"
+        "{}{filter} ORDER BY c.chno IS NULL, c.chno, c.name COLLATE NOCASE, c.id \
+         LIMIT {limit} OFFSET {offset}",
+        select()
     );
     let mut st = c.prepare(&sql)?;
     let rows = st.query_map(params_from_iter(args.iter()), from_row)?;
@@ -233,8 +257,9 @@ pub fn list(c: &Connection, f: &ChannelFilter) -> StoreResult<ChannelPage> {
 /// Every channel players may see (enabled and active), in playlist order.
 pub fn playable(c: &Connection) -> StoreResult<Vec<Channel>> {
     let sql = format!(
-        "{SELECT} WHERE c.enabled = 1 AND c.active = 1 \
-         ORDER BY c.chno IS NULL, c.chno, c.name COLLATE NOCASE, c.id"
+        "{} WHERE c.enabled = 1 AND c.active = 1 \
+         ORDER BY c.chno IS NULL, c.chno, c.name COLLATE NOCASE, c.id",
+        select()
     );
     let mut st = c.prepare(&sql)?;
     let rows = st.query_map([], from_row)?;
@@ -246,18 +271,14 @@ pub fn playable(c: &Connection) -> StoreResult<Vec<Channel>> {
 /// `epg_channel_id`, the M3U `tvg-id` and the `xmltv.php` channel id.
 pub fn playable_with_guide(c: &Connection) -> StoreResult<Vec<(Channel, String)>> {
     let sql = format!(
-        "{} WHERE c.enabled = 1 AND c.active = 1 \
-         ORDER BY c.chno IS NULL, c.chno, c.name COLLATE NOCASE, c.id",
-        SELECT.replace(
-            " FROM channels c LEFT JOIN categories k ON k.id = c.category_id",
-            ", g.xmltv_id FROM channels c LEFT JOIN categories k ON k.id = c.category_id \
-             LEFT JOIN channel_guide g ON g.channel_id = c.id",
-        )
+        "{COLUMNS}, g.xmltv_id{JOINS} LEFT JOIN channel_guide g ON g.channel_id = c.id \
+         WHERE c.enabled = 1 AND c.active = 1 \
+         ORDER BY c.chno IS NULL, c.chno, c.name COLLATE NOCASE, c.id"
     );
     let mut st = c.prepare(&sql)?;
     let rows = st.query_map([], |r| {
         let channel = from_row(r)?;
-        let mapped: Option<String> = r.get(17)?;
+        let mapped: Option<String> = r.get(18)?;
         let epg_id = mapped.unwrap_or_else(|| channel.tvg_id.clone());
         Ok((channel, epg_id))
     })?;
@@ -266,15 +287,11 @@ pub fn playable_with_guide(c: &Connection) -> StoreResult<Vec<(Channel, String)>
 
 /// The category named `name`, created when missing.
 pub fn category_id(c: &Connection, name: &str) -> StoreResult<i64> {
-    c.execute(
-        "INSERT OR IGNORE INTO categories (name) VALUES (?1)",
-        [name],
-    )?;
-    Ok(
-        c.query_row("SELECT id FROM categories WHERE name = ?1", [name], |r| {
-            r.get(0)
-        })?,
-    )
+    c.prepare_cached("INSERT OR IGNORE INTO categories (name) VALUES (?1)")?
+        .execute([name])?;
+    Ok(c
+        .prepare_cached("SELECT id FROM categories WHERE name = ?1")?
+        .query_row([name], |r| r.get(0))?)
 }
 
 /// A category with its channel count.
@@ -432,38 +449,45 @@ pub fn edit(c: &mut Connection, id: i64, e: &ChannelEdit) -> StoreResult<Channel
     Ok(channel)
 }
 
-/// Adds a channel by hand; it stays active whatever the sources say.
+/// Adds a channel by hand with its links in order (at least one); it stays active
+/// whatever the sources say. Nothing is written unless every stream is free.
 pub fn add_manual(
     c: &mut Connection,
     new: &NewChannel,
-    stream: &StreamRef,
+    streams: &[StreamRef],
 ) -> StoreResult<Channel> {
     let name = new.name.trim();
     if name.is_empty() {
         return Err(StoreError::Invalid("name must not be empty".into()));
     }
     check_text("name", name, 200)?;
+    if streams.is_empty() {
+        return Err(StoreError::Invalid("a channel needs at least one link".into()));
+    }
+    for (i, s) in streams.iter().enumerate() {
+        if streams[..i].contains(s) {
+            return Err(StoreError::Invalid("the same link is given twice".into()));
+        }
+    }
     let tx = immediate(c)?;
-    if let Some(existing) = by_stream(&tx, stream)? {
-        return Err(StoreError::Conflict(format!(
-            "channel {} ({}) already plays this stream",
-            existing.id, existing.name
-        )));
+    for stream in streams {
+        if let Some(existing) = by_stream(&tx, stream)? {
+            return Err(StoreError::Conflict(format!(
+                "channel {} ({}) already plays this stream",
+                existing.id, existing.name
+            )));
+        }
     }
     let cat_id = match new.category.as_deref().map(str::trim) {
         Some(n) if !n.is_empty() => Some(category_id(&tx, n)?),
         _ => None,
     };
-    let (content_id, infohash, direct) = split_stream(stream);
     let now = now_epoch();
     tx.execute(
-        "INSERT INTO channels (name, content_id, infohash, direct_url, category_id, logo, tvg_id, \
-         chno, overrides, added_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
+        "INSERT INTO channels (name, category_id, logo, tvg_id, chno, overrides, added_at, \
+         updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
         params![
             name,
-            content_id,
-            infohash,
-            direct,
             cat_id,
             new.logo.as_deref().unwrap_or("").trim(),
             new.tvg_id.as_deref().unwrap_or("").trim(),
@@ -472,7 +496,11 @@ pub fn add_manual(
             now
         ],
     )?;
-    let channel = get(&tx, tx.last_insert_rowid())?;
+    let id = tx.last_insert_rowid();
+    for (position, stream) in streams.iter().enumerate() {
+        super::links::insert(&tx, id, position as i64, stream, true, now)?;
+    }
+    let channel = get(&tx, id)?;
     tx.commit()?;
     Ok(channel)
 }
@@ -496,15 +524,6 @@ pub fn delete(c: &Connection, id: i64) -> StoreResult<()> {
         0 => Err(StoreError::NotFound(format!("channel {id}"))),
         _ => Ok(()),
     }
-}
-
-/// Records an availability check.
-pub fn set_online(c: &Connection, id: i64, online: bool) -> StoreResult<()> {
-    c.execute(
-        "UPDATE channels SET online = ?2, checked_at = ?3 WHERE id = ?1",
-        params![id, online, now_epoch()],
-    )?;
-    Ok(())
 }
 
 /// An admin's change to a category.

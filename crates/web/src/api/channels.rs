@@ -1,5 +1,6 @@
 //! `/api/channels*`: the catalogue for admins, edits (recorded as overrides that
-//! refreshes keep), hand-added channels and the availability check.
+//! refreshes keep), hand-added channels and the availability check. A channel's
+//! links have their own routes ([`super::links`]).
 //!
 //! The bodies also take the replaced system's field names (`acestream_id`,
 //! `stream_url`, `logo_url`, `epg_id`, `is_active`; `language`, `country` and
@@ -9,13 +10,13 @@
 use acextream_core::sources::StreamRef;
 use acextream_core::sources::ids::parse_stream_ref;
 use acextream_core::store::channels::{self, Channel, ChannelEdit, ChannelFilter, NewChannel};
-use acextream_core::store::{StoreError, StoreResult};
+use acextream_core::store::{StoreError, links, now_epoch};
 use actix_web::{HttpResponse, web};
-use rusqlite::{Connection, params};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::{Value, json};
 
+use super::links::{link_cooldown, links_json, parse_link};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -39,7 +40,8 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(get))
             .route(web::put().to(edit))
             .route(web::delete().to(delete)),
-    );
+    )
+    .configure(super::links::config);
 }
 
 /// The replaced system's names of a channel's fields, added beside ours (never
@@ -69,10 +71,16 @@ async fn list(
     Ok(HttpResponse::Ok().json(json!({"total": page.total, "channels": rows})))
 }
 
+/// One channel with its links (`links`, as `GET /api/channels/{id}/links` lists them).
 async fn get(state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let channel = state.store.run(move |c| channels::get(c, id)).await?;
-    Ok(HttpResponse::Ok().json(with_legacy_fields(&channel)))
+    let (channel, links) = state
+        .store
+        .run(move |c| Ok((channels::get(c, id)?, links::for_channel(c, id)?)))
+        .await?;
+    let mut body = with_legacy_fields(&channel);
+    body["links"] = links_json(&links, now_epoch(), link_cooldown(&state));
+    Ok(HttpResponse::Ok().json(body))
 }
 
 /// How a body names the stream: ours (`stream`: any form) or the replaced system's
@@ -110,6 +118,8 @@ fn stream_of(
 struct AddBody {
     name: String,
     stream: Option<String>,
+    /// Several links, in order (after `stream` when both are given).
+    links: Option<Vec<String>>,
     acestream_id: Option<String>,
     stream_url: Option<String>,
     category: Option<String>,
@@ -154,38 +164,6 @@ struct EditBody {
     _description: Option<IgnoredAny>,
 }
 
-/// Points channel `id` at `stream`, unless another channel plays it already.
-fn set_stream(c: &Connection, id: i64, stream: &StreamRef) -> StoreResult<()> {
-    if let Some(other) = channels::by_stream(c, stream)?
-        && other.id != id
-    {
-        return Err(StoreError::Conflict(format!(
-            "channel {} ({}) already plays this stream",
-            other.id, other.name
-        )));
-    }
-    let (content_id, infohash, direct) = channels::split_stream(stream);
-    let changed = c.execute(
-        "UPDATE channels SET content_id = ?2, infohash = ?3, direct_url = ?4, updated_at = ?5 \
-         WHERE id = ?1",
-        params![
-            id,
-            content_id,
-            infohash,
-            direct,
-            acextream_core::store::now_epoch()
-        ],
-    );
-    match changed {
-        Ok(0) => Err(StoreError::NotFound(format!("channel {id}"))),
-        Ok(_) => Ok(()),
-        Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) => Err(
-            StoreError::Conflict("another channel already plays this stream".into()),
-        ),
-        Err(e) => Err(e.into()),
-    }
-}
-
 async fn edit(
     state: web::Data<AppState>,
     id: web::Path<i64>,
@@ -222,7 +200,9 @@ async fn edit(
             let edited = channels::edit(c, id, &edit)?;
             match &stream {
                 Some(s) => {
-                    set_stream(c, id, s)?;
+                    let tx = acextream_core::store::immediate(c)?;
+                    links::set_primary(&tx, id, s)?;
+                    tx.commit()?;
                     channels::get(c, id)
                 }
                 None => Ok(edited),
@@ -241,14 +221,24 @@ async fn add(
     body: web::Json<AddBody>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    let stream = stream_of(
+    // Every stream is checked before anything is written.
+    let mut streams: Vec<StreamRef> = stream_of(
         body.stream.as_deref(),
         body.acestream_id.as_deref(),
         body.stream_url.as_deref(),
     )?
-    .ok_or_else(|| {
-        ApiError::BadRequest("stream (or acestream_id or stream_url) is required".into())
-    })?;
+    .into_iter()
+    .collect();
+    for (i, text) in body.links.iter().flatten().enumerate() {
+        let link = parse_link(text)
+            .map_err(|e| ApiError::BadRequest(format!("links[{i}]: {e}")))?;
+        streams.push(link);
+    }
+    if streams.is_empty() {
+        return Err(ApiError::BadRequest(
+            "stream (or acestream_id or stream_url) or links is required".into(),
+        ));
+    }
     let new = NewChannel {
         name: body.name,
         stream: String::new(),
@@ -261,7 +251,7 @@ async fn add(
     let channel = state
         .store
         .run(move |c| {
-            let added = channels::add_manual(c, &new, &stream)?;
+            let added = channels::add_manual(c, &new, &streams)?;
             match enabled {
                 // Hidden from the start (the replaced system's `is_active: false`).
                 Some(false) => channels::edit(

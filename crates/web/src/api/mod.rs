@@ -3,6 +3,7 @@
 pub mod aceproxy;
 pub mod channels;
 pub mod fields;
+pub mod links;
 pub mod logs;
 pub mod metrics;
 pub mod settings;

@@ -410,7 +410,8 @@ pub async fn stream_names(
         .store
         .run(move |c| {
             let mut st = c.prepare(
-                "SELECT name FROM channels WHERE content_id = ?1 OR infohash = ?1 OR direct_url = ?1 LIMIT 1",
+                "SELECT c.name FROM channel_links l JOIN channels c ON c.id = l.channel_id \
+                 WHERE l.content_id = ?1 OR l.infohash = ?1 OR l.direct_url = ?1 LIMIT 1",
             )?;
             let mut out = serde_json::Map::new();
             for id in ids {

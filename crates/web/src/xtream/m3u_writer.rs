@@ -146,6 +146,7 @@ mod tests {
             content_id: None,
             infohash: None,
             direct_url: None,
+            links: 1,
             category_id: None,
             category: category.map(str::to_owned),
             logo: logo.into(),

@@ -256,6 +256,7 @@ mod tests {
             content_id: None,
             infohash: None,
             direct_url: None,
+            links: 1,
             category_id: None,
             category: None,
             logo: logo.into(),
