@@ -578,7 +578,10 @@ async fn two_thousand_viewers_come_and_go_and_leave_nothing_behind() {
         .map(|i| {
             let c = Content::new(&format!("Churn {i:02}")).with_bitrate(500_000);
             if DROPPING.contains(&i) {
-                c.with_fault(Fault::Disconnect { at_secs: 1.5, first_session_only: false })
+                c.with_fault(Fault::Disconnect {
+                    at_secs: 1.5,
+                    first_session_only: false,
+                })
             } else if i % 4 == 1 {
                 c.with_startup_delay(Duration::from_millis(400))
             } else {

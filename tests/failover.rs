@@ -77,7 +77,7 @@ fn calls_for(sim: &Simulator, c: &Content) -> usize {
     sim.introspect()
         .getstream_calls
         .iter()
-        .filter(|call| call.key == c.content_id)
+        .filter(|call| call.value == c.content_id)
         .count()
 }
 
@@ -91,7 +91,11 @@ async fn an_erroring_first_link_is_passed_over_before_the_viewer_sees_a_status()
     let mut resp = open(&live_url(&app, id)).await;
     let mut c = TsChecker::default();
     read_until(&mut resp, &mut c, |c| c.data_packets >= 2000).await;
-    assert_eq!(c.tags, vec![good.tag()], "only the good link's bytes: {c:?}");
+    assert_eq!(
+        c.tags,
+        vec![good.tag()],
+        "only the good link's bytes: {c:?}"
+    );
     assert!(c.is_contiguous(), "{c:?}");
     assert_eq!(c.first_pid, Some(0), "starts at a PAT");
     assert_eq!((calls_for(&sim, &bad), calls_for(&sim, &good)), (1, 1));
@@ -139,7 +143,10 @@ async fn a_link_that_goes_silent_is_switched_with_the_viewer_still_connected() {
         "the backup played within the stall timeout and a few seconds"
     );
     assert_eq!(c.tags, vec![silent.tag(), good.tag()], "{c:?}");
-    assert!(c.is_valid_spliced(), "valid, aligned TS across the switch: {c:?}");
+    assert!(
+        c.is_valid_spliced(),
+        "valid, aligned TS across the switch: {c:?}"
+    );
     assert!(c.discontinuities >= 1, "{c:?}");
     assert_eq!(c.splices_at_pat, c.splices, "the backup starts at its PAT");
     let status = get_json(app.mux_url(&format!("/ace/status?channel={id}"))).await;
@@ -184,7 +191,11 @@ async fn twenty_viewers_follow_one_switch_on_one_engine_session() {
         assert_eq!(c.tags.last(), Some(&good.tag()), "{c:?}");
         assert!(c.is_valid_spliced(), "{c:?}");
     }
-    assert_eq!(calls_for(&sim, &silent), 1, "one session for twenty viewers");
+    assert_eq!(
+        calls_for(&sim, &silent),
+        1,
+        "one session for twenty viewers"
+    );
     assert_eq!(calls_for(&sim, &good), 1, "one session on the new link");
 }
 
@@ -211,8 +222,11 @@ async fn a_link_in_cool_down_is_skipped_next_time() {
     .await;
     assert!(cooling, "the broken link is in cool-down");
     assert!(
-        eventually(WAIT, async || get_json(app.mux_url("/ace/status")).await["streams"] == 0)
-            .await
+        eventually(
+            WAIT,
+            async || get_json(app.mux_url("/ace/status")).await["streams"] == 0
+        )
+        .await
     );
     let mut resp = open(&url).await;
     read_until(&mut resp, &mut TsChecker::default(), |c| c.packets >= 200).await;
@@ -243,7 +257,11 @@ async fn a_pool_spreads_channels_and_a_killed_engine_moves_them_with_their_viewe
         readers.push((resp, c));
     }
     let live = |sim: &Simulator| sim.introspect().live_sessions().len();
-    assert_eq!((live(&sim_a), live(&sim_b)), (2, 2), "spread over both engines");
+    assert_eq!(
+        (live(&sim_a), live(&sim_b)),
+        (2, 2),
+        "spread over both engines"
+    );
     let health = get_json(app.url("/health")).await;
     assert_eq!(health["engine"]["engines"][0]["sessions"], 2, "{health}");
 

@@ -208,7 +208,11 @@ pub fn table(r: &Report) -> String {
     }
     summary_row(&mut o, "first byte, joining", &r.first_byte_join_ms);
     summary_row(&mut o, "max gap per healthy client", &r.max_gap_ms);
-    summary_row(&mut o, "max media gap per healthy client", &r.max_media_gap_ms);
+    summary_row(
+        &mut o,
+        "max media gap per healthy client",
+        &r.max_media_gap_ms,
+    );
     if let Some(ts) = &r.ts {
         let _ = writeln!(
             o,

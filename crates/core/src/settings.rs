@@ -450,7 +450,10 @@ impl Settings {
             .iter()
             .any(|u| !matches!(u.scheme(), "http" | "https"))
         {
-            return bad("engine.urls", "every entry must be an http:// or https:// URL");
+            return bad(
+                "engine.urls",
+                "every entry must be an http:// or https:// URL",
+            );
         }
         if self.engine.health_interval.is_zero() {
             return bad("engine.health_interval", "must be greater than zero");

@@ -14,7 +14,6 @@ use acextream_core::accounts::{Accounts, Bootstrap};
 use acextream_core::catalogue::Catalogue;
 use acextream_core::catalogue::check::Checker;
 use acextream_core::engine::pool::EnginePool;
-use tokio_util::sync::CancellationToken;
 use acextream_core::jobs::Jobs;
 use acextream_core::runtime_settings;
 use acextream_core::{Settings, Store};
@@ -22,6 +21,7 @@ use acextream_mux::Mux;
 use acextream_web::AppState;
 use anyhow::Context;
 use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
 
 /// Upper bound of a whole shutdown, whatever the drains are doing.
 pub const SHUTDOWN_BOUND: Duration = Duration::from_secs(5);

@@ -24,9 +24,7 @@ impl LinkBook {
     pub fn new(n: usize, cooling: usize, cooldown: Duration) -> Self {
         let now = Instant::now();
         Self {
-            failed_at: (0..n)
-                .map(|i| (i + cooling >= n).then_some(now))
-                .collect(),
+            failed_at: (0..n).map(|i| (i + cooling >= n).then_some(now)).collect(),
             tried: vec![false; n],
             cooldown,
         }

@@ -164,7 +164,11 @@ mod tests {
         assert_eq!(kinds, ["infohash", "url", "id"]);
         assert_eq!(value_of(&r.links[0]), "b".repeat(40));
         assert_eq!(r.cooling, 1);
-        assert_eq!(r.params, q(&[("quality", "hd")]), "pid never reaches the engine");
+        assert_eq!(
+            r.params,
+            q(&[("quality", "hd")]),
+            "pid never reaches the engine"
+        );
     }
 
     #[test]
@@ -189,6 +193,9 @@ mod tests {
             url: "http://user:secret@example.com/live.ts?password=hunter2".into(),
         };
         let shown = Shown(&link).to_string();
-        assert!(!shown.contains("secret") && !shown.contains("hunter2"), "{shown}");
+        assert!(
+            !shown.contains("secret") && !shown.contains("hunter2"),
+            "{shown}"
+        );
     }
 }

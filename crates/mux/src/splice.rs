@@ -133,7 +133,11 @@ mod tests {
         input.extend(null_packets(1));
         let out = Splicer::new().apply(Bytes::from(input)).unwrap();
         let packets: Vec<&[u8]> = out.chunks(PACKET).collect();
-        assert_eq!(packets.len(), 5, "flag packet + PAT + keyframe + data + null");
+        assert_eq!(
+            packets.len(),
+            5,
+            "flag packet + PAT + keyframe + data + null"
+        );
         // The PAT got an adaptation-only discontinuity packet in front, CC - 1.
         assert_eq!(pid(packets[0]), 0);
         assert_eq!(packets[0][3], 0x20 | 4);
@@ -141,14 +145,21 @@ mod tests {
         assert!(is_pat_start(packets[1]));
         // The keyframe's own adaptation field carries the flag, its RAI kept.
         assert_eq!(packets[2][5], 0x80 | 0x40);
-        assert_eq!(packets[3][3] & 0x20, 0, "a second packet of a PID is untouched");
+        assert_eq!(
+            packets[3][3] & 0x20,
+            0,
+            "a second packet of a PID is untouched"
+        );
         assert_eq!(pid(packets[4]), NULL_PID);
     }
 
     #[test]
     fn nothing_passes_until_a_pat() {
         let mut s = Splicer::new();
-        assert!(s.apply(Bytes::from(packet(0x100, false, false, 0))).is_none());
+        assert!(
+            s.apply(Bytes::from(packet(0x100, false, false, 0)))
+                .is_none()
+        );
         assert_eq!(s.dropped, 1);
         assert!(!s.done());
     }

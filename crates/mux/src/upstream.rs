@@ -339,20 +339,26 @@ impl Upstream {
                 )
                 .await
             }
-            (StreamRef::Direct { url }, _) => source::open_direct(&self.direct, url, deadline).await,
+            (StreamRef::Direct { url }, _) => {
+                source::open_direct(&self.direct, url, deadline).await
+            }
             (StreamRef::Ace { .. }, None) => Err(StartFailure {
                 error: StartError::NoEngine("no engine leased".into()),
                 engine_unreachable: false,
             }),
         };
         let result = match opened {
-            Ok(body) => self.read(index, lease, body, deadline, splice, &mut down).await,
+            Ok(body) => {
+                self.read(index, lease, body, deadline, splice, &mut down)
+                    .await
+            }
             Err(f) => (false, End::StartFailed(f)),
         };
         if let Some(old) = self.hub.lock().session.take() {
             // Stop the finished session in the background: the next one must not
             // wait (tracked, so shutdown still waits for the stop).
-            self.tasks.spawn(self.stopper().stop(old.engine, old.session));
+            self.tasks
+                .spawn(self.stopper().stop(old.engine, old.session));
         }
         result
     }
@@ -443,8 +449,11 @@ impl Upstream {
             tokio::time::sleep(self.settings.stat_interval).await;
             let active = self.hub.lock().session.clone();
             if let Some(a) = active
-                && let Ok(Ok(stat)) =
-                    timeout(a.engine.request_timeout(), a.engine.stat(&a.session.stat_url)).await
+                && let Ok(Ok(stat)) = timeout(
+                    a.engine.request_timeout(),
+                    a.engine.stat(&a.session.stat_url),
+                )
+                .await
             {
                 self.hub.lock().stat = Some(stat);
             }

@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use acestream_sim::{Content, SimConfig, Simulator};
 use acextream_core::engine::pool::EnginePool;
-use acextream_mux::links::ChannelRequest;
 use acextream_core::settings::{EngineSettings, MuxSettings};
 use acextream_mux::Mux;
 use acextream_mux::hub::{StartError, ViewerMeta};
+use acextream_mux::links::ChannelRequest;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 

@@ -122,11 +122,12 @@ async fn with_channel_links(
         return Ok(params);
     };
     let mut query = crate::play::channel_query(state, channel, Some(stream)).await?;
-    query.extend(
-        params
-            .into_iter()
-            .filter(|(k, _)| !matches!(k.as_str(), "id" | "infohash" | "url" | "channel" | "cooling")),
-    );
+    query.extend(params.into_iter().filter(|(k, _)| {
+        !matches!(
+            k.as_str(),
+            "id" | "infohash" | "url" | "channel" | "cooling"
+        )
+    }));
     Ok(query)
 }
 

@@ -373,17 +373,33 @@ mod tests {
     #[test]
     fn a_down_engine_gets_nothing_and_its_channels_hear_of_it() {
         let p = pool(&["http://127.0.0.1:1", "http://127.0.0.1:2"], 0);
-        let mut signal = p.members()[0].down_signal();
-        assert!(!p.record(&p.members()[0], Err("refused".into()), 2), "one strike");
-        assert!(p.record(&p.members()[0], Err("refused".into()), 2), "two strikes");
+        let signal = p.members()[0].down_signal();
+        assert!(
+            !p.record(&p.members()[0], Err("refused".into()), 2),
+            "one strike"
+        );
+        assert!(
+            p.record(&p.members()[0], Err("refused".into()), 2),
+            "two strikes"
+        );
         assert!(signal.has_changed().unwrap());
         for _ in 0..4 {
             assert_eq!(p.acquire(Some(0)).unwrap().member().index, 1);
         }
-        assert!(p.record(&p.members()[1], Err("refused".into()), 1), "a probe strike");
+        assert!(
+            p.record(&p.members()[1], Err("refused".into()), 1),
+            "a probe strike"
+        );
         let err = p.acquire(None).unwrap_err();
-        assert!(matches!(err, PoolError::AllDown(ref why) if why.contains("refused")), "{err}");
+        assert!(
+            matches!(err, PoolError::AllDown(ref why) if why.contains("refused")),
+            "{err}"
+        );
         p.record(&p.members()[0], Ok("3.2.15".into()), 2);
-        assert_eq!(p.acquire(None).unwrap().member().index, 0, "used again once healthy");
+        assert_eq!(
+            p.acquire(None).unwrap().member().index,
+            0,
+            "used again once healthy"
+        );
     }
 }
