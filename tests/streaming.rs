@@ -347,26 +347,28 @@ async fn engine_failures_reach_the_player_as_status_codes_before_any_byte() {
     }
     let bad = c.get(app.stream_url("id", "not-hex")).send().await.unwrap();
     assert_eq!(bad.status(), 400);
-    let both = c
-        .get(app.stream_url("id", &"a".repeat(40)) + &format!("&infohash={}", "b".repeat(40)))
+    // Several links are a failover list; a channel that is not an id is a 400.
+    let bad_channel = c
+        .get(app.mux_url(&format!("/ace/getstream?id={}&channel=x", "a".repeat(40))))
         .send()
         .await
         .unwrap();
-    assert_eq!(both.status(), 400);
+    assert_eq!(bad_channel.status(), 400);
     // The failed sessions that did open (offline, silent) were stopped.
     assert!(eventually(WAIT, async || sim.introspect().live_sessions().is_empty()).await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_dead_engine_is_a_502_not_an_empty_200() {
+async fn a_dead_engine_is_a_503_with_the_reason_not_an_empty_200() {
     let app = TestApp::start("http://127.0.0.1:9", |_| {}).await;
     let resp = http()
         .get(app.stream_url("id", &"a".repeat(40)))
         .send()
         .await
         .unwrap();
-    assert_eq!(resp.status(), 502);
-    assert!(resp.text().await.unwrap().contains("engine"));
+    assert_eq!(resp.status(), 503, "no engine of the pool is up");
+    let text = resp.text().await.unwrap();
+    assert!(text.contains("no engine") && text.contains("127.0.0.1:9"), "{text}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
