@@ -2,6 +2,8 @@
 //! channels, keeps channel ids across refreshes, and what admins' links and order
 //! survive; the play order with cool-down; the health record.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic here is a failed test
+
 use acextream_core::Store;
 use acextream_core::catalogue::refresh;
 use acextream_core::engine::ContentKey;
@@ -112,7 +114,11 @@ fn entries_with_one_tvg_id_become_one_channel_with_links_in_playlist_order() {
     assert_eq!(sport.name, "Sport 1", "the first entry names the channel");
     assert_eq!(sport.links, 3);
     assert_eq!(db.link_numbers(sport.id), [3, 1, 2]);
-    assert_eq!(sport.stream(), Some(cid(3)), "the first link is the primary");
+    assert_eq!(
+        sport.stream(),
+        Some(cid(3)),
+        "the first link is the primary"
+    );
     assert_eq!(db.link_numbers(db.channel_of(9).id), [9]);
 }
 
@@ -152,7 +158,11 @@ fn links_of_several_sources_merge_into_the_channel_with_their_tvg_id() {
         ],
     );
     assert_eq!(db.channels().len(), 1);
-    assert_eq!(db.link_numbers(sport.id), [1, 7, 8], "appended after the first source's");
+    assert_eq!(
+        db.link_numbers(sport.id),
+        [1, 7, 8],
+        "appended after the first source's"
+    );
     let links = db.with(|c| links::for_channel(c, sport.id));
     assert_eq!(links[0].sources, [1]);
     assert_eq!(links[1].sources, [2]);
@@ -205,7 +215,13 @@ fn a_refresh_that_reorders_links_keeps_channel_ids_and_follows_the_playlist() {
     assert_eq!((db.channel_of(1).id, db.channel_of(3).id), (a, b));
     assert_eq!(db.link_numbers(a), [2, 1], "the playlist's new order");
     // Every link replaced but the guide id kept: still the same channel.
-    db.refresh(1, &[entry("A", 5, Some("a"), None), entry("B", 3, Some("b"), None)]);
+    db.refresh(
+        1,
+        &[
+            entry("A", 5, Some("a"), None),
+            entry("B", 3, Some("b"), None),
+        ],
+    );
     assert_eq!(db.channel_of(5).id, a);
     assert_eq!(db.link_numbers(a), [5]);
 }
@@ -215,7 +231,10 @@ fn a_link_that_vanishes_from_its_source_removes_only_that_link() {
     let db = Db::new();
     db.refresh(
         1,
-        &[entry("A", 1, Some("a"), None), entry("A", 2, Some("a"), None)],
+        &[
+            entry("A", 1, Some("a"), None),
+            entry("A", 2, Some("a"), None),
+        ],
     );
     let a = db.channel_of(1).id;
     let report = db.refresh(1, &[entry("A", 2, Some("a"), None)]);
@@ -242,13 +261,19 @@ fn a_source_regrouping_moves_its_links_to_the_new_channel() {
     let db = Db::new();
     db.refresh(
         1,
-        &[entry("A", 1, Some("a"), None), entry("A", 2, Some("a"), None)],
+        &[
+            entry("A", 1, Some("a"), None),
+            entry("A", 2, Some("a"), None),
+        ],
     );
     let a = db.channel_of(1).id;
     // Link 2 now belongs to another guide id.
     db.refresh(
         1,
-        &[entry("A", 1, Some("a"), None), entry("C", 2, Some("c"), None)],
+        &[
+            entry("A", 1, Some("a"), None),
+            entry("C", 2, Some("c"), None),
+        ],
     );
     assert_eq!(db.channel_of(1).id, a);
     let c = db.channel_of(2);
@@ -304,7 +329,10 @@ fn an_admins_link_survives_refreshes_and_the_admins_order_is_kept() {
     assert_eq!(db.link_numbers(a), [9, 1, 2, 4]);
     db.refresh(1, &[]);
     assert_eq!(db.link_numbers(a), [9], "only the admin's link is left");
-    assert!(db.with(|c| channels::get(c, a)).active, "it still has a link");
+    assert!(
+        db.with(|c| channels::get(c, a)).active,
+        "it still has a link"
+    );
 
     // Not a permutation: refused, nothing changed.
     for bad in [vec![], vec![order[0], order[0]], vec![order[0], 12345]] {
@@ -337,9 +365,16 @@ fn a_manual_link_listed_by_a_source_stays_on_the_admins_channel() {
     assert_eq!(db.link_numbers(mine.id), [1, 2]);
     db.refresh(
         1,
-        &[entry("Other", 3, Some("o"), None), entry("Other", 2, Some("o"), None)],
+        &[
+            entry("Other", 3, Some("o"), None),
+            entry("Other", 2, Some("o"), None),
+        ],
     );
-    assert_eq!(db.channel_of(2).id, mine.id, "the admin's link did not move");
+    assert_eq!(
+        db.channel_of(2).id,
+        mine.id,
+        "the admin's link did not move"
+    );
     assert_eq!(db.link_numbers(db.channel_of(3).id), [3]);
     // Removing the last links of a manual channel leaves it active.
     for l in db.with(|c| links::for_channel(c, mine.id)) {
@@ -403,7 +438,10 @@ fn links_that_failed_recently_wait_behind_the_others_until_they_play() {
     db.with(|c| links::record_success(c, &cid(2), now - 10));
     assert_eq!(order(now), [(2, false), (1, true), (3, true)]);
     let two = db.with(|c| links::for_channel(c, a)).remove(1);
-    assert_eq!((two.health.failures, two.health.last_success_at), (0, Some(now - 10)));
+    assert_eq!(
+        (two.health.failures, two.health.last_success_at),
+        (0, Some(now - 10))
+    );
 }
 
 #[test]
@@ -411,10 +449,17 @@ fn a_channel_is_online_when_any_of_its_links_is() {
     let db = Db::new();
     db.refresh(
         1,
-        &[entry("A", 1, Some("a"), None), entry("A", 2, Some("a"), None)],
+        &[
+            entry("A", 1, Some("a"), None),
+            entry("A", 2, Some("a"), None),
+        ],
     );
     let a = db.channel_of(1).id;
-    let ids: Vec<i64> = db.with(|c| links::for_channel(c, a)).iter().map(|l| l.id).collect();
+    let ids: Vec<i64> = db
+        .with(|c| links::for_channel(c, a))
+        .iter()
+        .map(|l| l.id)
+        .collect();
     assert_eq!(db.with(|c| channels::get(c, a)).online, None);
     db.with(|c| links::set_online(c, ids[0], false));
     assert_eq!(db.with(|c| channels::get(c, a)).online, Some(false));
@@ -444,7 +489,10 @@ fn ten_thousand_entries_apply_and_reapply() {
         })
         .collect();
     let first = db.refresh(1, &entries);
-    assert_eq!((first.found, first.links, first.new), (5_000, 10_000, 5_000));
+    assert_eq!(
+        (first.found, first.links, first.new),
+        (5_000, 10_000, 5_000)
+    );
     let mut reversed = entries.clone();
     reversed.reverse();
     let again = db.refresh(1, &reversed);

@@ -166,7 +166,8 @@ fn link_of(tx: &Connection, stream: &StreamRef) -> StoreResult<Option<LinkRow>> 
 }
 
 fn channels_of_source(tx: &Connection, source_id: i64) -> StoreResult<HashSet<i64>> {
-    let mut st = tx.prepare_cached("SELECT channel_id FROM channel_sources WHERE source_id = ?1")?;
+    let mut st =
+        tx.prepare_cached("SELECT channel_id FROM channel_sources WHERE source_id = ?1")?;
     let rows = st.query_map([source_id], |r| r.get(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
@@ -185,7 +186,11 @@ fn name_index(tx: &Connection, source_id: i64) -> StoreResult<HashMap<(String, S
          ORDER BY carried, c.id DESC"
     ))?;
     let rows = st.query_map([source_id], |r| {
-        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+        ))
     })?;
     // Later rows win: carried ones, and among equals the oldest channel.
     for row in rows {
@@ -271,7 +276,16 @@ pub fn apply(
             Some(id) => {
                 let old = channels::get(&tx, id)?;
                 let mut changed = update_from_source(&tx, &old, &fields, now)?;
-                changed |= place_links(&tx, source_id, &old, group, &found, now, &mut listed, &mut touched)?;
+                changed |= place_links(
+                    &tx,
+                    source_id,
+                    &old,
+                    group,
+                    &found,
+                    now,
+                    &mut listed,
+                    &mut touched,
+                )?;
                 if changed {
                     report.updated += 1;
                 }
@@ -281,7 +295,16 @@ pub fn apply(
                 report.new += 1;
                 let id = insert(&tx, &fields, now)?;
                 let channel = channels::get(&tx, id)?;
-                place_links(&tx, source_id, &channel, group, &found, now, &mut listed, &mut touched)?;
+                place_links(
+                    &tx,
+                    source_id,
+                    &channel,
+                    group,
+                    &found,
+                    now,
+                    &mut listed,
+                    &mut touched,
+                )?;
                 id
             }
         };
@@ -396,7 +419,9 @@ fn place_links(
         };
         listed.insert(id);
         let added = tx
-            .prepare_cached("INSERT OR IGNORE INTO link_sources (link_id, source_id) VALUES (?1, ?2)")?
+            .prepare_cached(
+                "INSERT OR IGNORE INTO link_sources (link_id, source_id) VALUES (?1, ?2)",
+            )?
             .execute(params![id, source_id])?;
         if added > 0 {
             touched.insert(channel.id);
@@ -404,7 +429,10 @@ fn place_links(
     }
     if !channel.overridden(LINKS_ORDERED) {
         // The slots these links held, given out again in playlist order.
-        let mut slots: Vec<i64> = kept.iter().filter_map(|id| positions.get(id).copied()).collect();
+        let mut slots: Vec<i64> = kept
+            .iter()
+            .filter_map(|id| positions.get(id).copied())
+            .collect();
         slots.sort_unstable();
         for (&id, &slot) in kept.iter().zip(&slots) {
             if positions.get(&id) != Some(&slot) {

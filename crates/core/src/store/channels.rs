@@ -136,13 +136,12 @@ pub fn get(c: &Connection, id: i64) -> StoreResult<Channel> {
 /// The channel owning a link to `stream`, if any.
 pub fn by_stream(c: &Connection, stream: &StreamRef) -> StoreResult<Option<Channel>> {
     let (column, value) = stream_column(stream);
-    Ok(c
-        .prepare_cached(&format!(
-            "{} WHERE c.id = (SELECT channel_id FROM channel_links WHERE {column} = ?1)",
-            select()
-        ))?
-        .query_row([value], from_row)
-        .optional()?)
+    Ok(c.prepare_cached(&format!(
+        "{} WHERE c.id = (SELECT channel_id FROM channel_links WHERE {column} = ?1)",
+        select()
+    ))?
+    .query_row([value], from_row)
+    .optional()?)
 }
 
 /// The `channel_links` column holding `stream`, and its value.
@@ -289,9 +288,10 @@ pub fn playable_with_guide(c: &Connection) -> StoreResult<Vec<(Channel, String)>
 pub fn category_id(c: &Connection, name: &str) -> StoreResult<i64> {
     c.prepare_cached("INSERT OR IGNORE INTO categories (name) VALUES (?1)")?
         .execute([name])?;
-    Ok(c
-        .prepare_cached("SELECT id FROM categories WHERE name = ?1")?
-        .query_row([name], |r| r.get(0))?)
+    Ok(
+        c.prepare_cached("SELECT id FROM categories WHERE name = ?1")?
+            .query_row([name], |r| r.get(0))?,
+    )
 }
 
 /// A category with its channel count.
@@ -462,7 +462,9 @@ pub fn add_manual(
     }
     check_text("name", name, 200)?;
     if streams.is_empty() {
-        return Err(StoreError::Invalid("a channel needs at least one link".into()));
+        return Err(StoreError::Invalid(
+            "a channel needs at least one link".into(),
+        ));
     }
     for (i, s) in streams.iter().enumerate() {
         if streams[..i].contains(s) {

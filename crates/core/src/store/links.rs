@@ -123,13 +123,12 @@ pub fn get(c: &Connection, link_id: i64) -> StoreResult<Link> {
 /// The link playing `stream`, if any.
 pub fn by_stream(c: &Connection, stream: &StreamRef) -> StoreResult<Option<Link>> {
     let (column, value) = stream_column(stream);
-    Ok(c
-        .query_row(
-            &format!("{SELECT} WHERE l.{column} = ?1"),
-            [value],
-            from_row,
-        )
-        .optional()?)
+    Ok(c.query_row(
+        &format!("{SELECT} WHERE l.{column} = ?1"),
+        [value],
+        from_row,
+    )
+    .optional()?)
 }
 
 /// A channel's links in the admin's order (by position).

@@ -216,12 +216,22 @@ fn a_version_4_database_keeps_its_channels_as_one_link_each() {
 
             let sport = channels::get(c, 3)?;
             assert_eq!(sport.content_id.as_deref(), Some("a".repeat(40).as_str()));
-            assert_eq!((sport.links, sport.online, sport.checked_at), (1, Some(true), Some(1234)));
+            assert_eq!(
+                (sport.links, sport.online, sport.checked_at),
+                (1, Some(true), Some(1234))
+            );
             assert_eq!(sport.category.as_deref(), Some("Sport"));
             let link = &links::for_channel(c, 3)?[0];
             assert_eq!((link.position, link.manual), (0, false));
-            assert_eq!(link.sources, [1, 2], "the channel's sources became the link's");
-            assert_eq!((link.health.online, link.health.checked_at), (Some(true), Some(1234)));
+            assert_eq!(
+                link.sources,
+                [1, 2],
+                "the channel's sources became the link's"
+            );
+            assert_eq!(
+                (link.health.online, link.health.checked_at),
+                (Some(true), Some(1234))
+            );
 
             let mine = &links::for_channel(c, 5)?[0];
             assert!(mine.manual, "a hand-added channel's link is the admin's");
@@ -247,7 +257,10 @@ fn a_version_4_database_keeps_its_channels_as_one_link_each() {
                 .prepare("SELECT name FROM pragma_table_info('channels')")?
                 .query_map([], |r| r.get(0))?
                 .collect::<Result<_, _>>()?;
-            assert!(!cols.iter().any(|c| c == "content_id" || c == "direct_url"), "{cols:?}");
+            assert!(
+                !cols.iter().any(|c| c == "content_id" || c == "direct_url"),
+                "{cols:?}"
+            );
             let fk: i64 = c.query_row("PRAGMA foreign_keys", [], |r| r.get(0))?;
             assert_eq!(fk, 1);
             // Deleting a channel still cascades to its links.

@@ -230,8 +230,8 @@ async fn add(
     .into_iter()
     .collect();
     for (i, text) in body.links.iter().flatten().enumerate() {
-        let link = parse_link(text)
-            .map_err(|e| ApiError::BadRequest(format!("links[{i}]: {e}")))?;
+        let link =
+            parse_link(text).map_err(|e| ApiError::BadRequest(format!("links[{i}]: {e}")))?;
         streams.push(link);
     }
     if streams.is_empty() {
