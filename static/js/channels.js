@@ -1,9 +1,10 @@
-// Channels: add, edit, delete, copy a stream URL, and the availability check with
-// live progress. The list itself is rendered (and paged) by the server.
+// Channels: add, edit, delete, copy a stream URL, a channel's links (with their
+// health; add, remove, move up/down), and the availability check with live
+// progress. The list itself is rendered (and paged) by the server.
 'use strict';
 
 document.addEventListener('DOMContentLoaded', () => {
-  const { api, copy, toast, openDialog, formError, poll } = window.acx;
+  const { api, copy, toast, openDialog, formError, poll, el, clear, fmtAgo, fmtTime } = window.acx;
   const dialog = document.querySelector('[data-channel-dialog]');
   const form = document.querySelector('[data-channel-form]');
   let editing = null; // the row being edited, or null when adding
@@ -76,6 +77,7 @@ document.addEventListener('DOMContentLoaded', () => {
     const row = e.target.closest('tr[data-channel]');
     if (!row) return;
     if (e.target.closest('[data-edit]')) show(row);
+    else if (e.target.closest('[data-links]')) showLinks(row);
     else if (e.target.closest('[data-copy-url]')) copy(row.dataset.playUrl);
     else if (e.target.closest('[data-delete]')) {
       if (!confirm('Delete the channel "' + row.dataset.name + '"? A source that still lists it will add it again.')) return;
@@ -88,6 +90,109 @@ document.addEventListener('DOMContentLoaded', () => {
       }
     }
   });
+
+  // A channel's links: listed with their health, added, removed, moved.
+  const linksDialog = document.querySelector('[data-links-dialog]');
+  const linksForm = document.querySelector('[data-links-form]');
+  const linksBody = linksDialog.querySelector('[data-links-rows]');
+  let linksOf = null; // the row whose links are shown
+  let linksChanged = false;
+
+  function when(t, title) {
+    return t ? el('span', { title: fmtTime(t) }, title + ' ' + fmtAgo(t) + ' ago') : null;
+  }
+
+  function health(l) {
+    const h = l.health || {};
+    const badges = [];
+    if (l.cooling) badges.push(el('span', { class: 'badge badge-warn', title: 'failed recently: tried after the others' }, 'cooling'));
+    if (h.online === true) badges.push(el('span', { class: 'badge badge-ok', title: 'checked ' + fmtTime(h.checked_at) }, 'online'));
+    else if (h.online === false) badges.push(el('span', { class: 'badge badge-bad', title: 'checked ' + fmtTime(h.checked_at) }, 'offline'));
+    else badges.push(el('span', { class: 'badge' }, 'unchecked'));
+    if (l.manual) badges.push(el('span', { class: 'badge badge-accent', title: 'added by an admin: refreshes keep it' }, 'manual'));
+    const lines = [
+      el('div', null, badges.flatMap((b) => [b, ' '])),
+      el('div', { class: 'muted small' }, when(h.last_success_at, 'played') || 'never played here'),
+    ];
+    if (h.last_failure_at) {
+      lines.push(el('div', { class: 'muted small' }, when(h.last_failure_at, 'failed'),
+        h.failures ? ' (' + h.failures + ' in a row)' : '', h.last_error ? ': ' + h.last_error : ''));
+    }
+    return lines;
+  }
+
+  function renderLinks(links) {
+    clear(linksBody);
+    if (!links.length) {
+      linksBody.append(el('tr', null, el('td', { colspan: 4, class: 'muted' }, 'No link: the channel cannot play.')));
+    }
+    links.forEach((l, i) => {
+      const move = (delta) => async () => {
+        const order = links.map((x) => x.id);
+        const [moved] = order.splice(i, 1);
+        order.splice(i + delta, 0, moved);
+        try {
+          const r = await api('PUT', '/api/channels/' + linksOf.dataset.id + '/links', { order });
+          linksChanged = true;
+          renderLinks(r.links);
+        } catch (err) { formError(linksForm, err.message); }
+      };
+      const remove = async () => {
+        if (!confirm('Remove this link? A source that lists it adds it again at its next refresh.')) return;
+        try {
+          await api('DELETE', '/api/channels/' + linksOf.dataset.id + '/links/' + l.id);
+          linksChanged = true;
+          await loadLinks();
+        } catch (err) { formError(linksForm, err.message); }
+      };
+      linksBody.append(el('tr', { 'data-link': true, 'data-link-id': l.id },
+        el('td', { class: 'num muted' }, String(i + 1)),
+        el('td', null, el('div', { class: 'mono small' }, l.value), el('div', { class: 'muted small' }, l.kind.replace('_', ' '))),
+        el('td', null, health(l)),
+        el('td', { class: 'actions' },
+          el('button', { type: 'button', class: 'btn btn-sm', 'data-link-up': true, disabled: i === 0, title: 'Move up', onclick: move(-1) }, '↑'),
+          el('button', { type: 'button', class: 'btn btn-sm', 'data-link-down': true, disabled: i === links.length - 1, title: 'Move down', onclick: move(1) }, '↓'),
+          el('button', { type: 'button', class: 'btn btn-sm btn-danger-ghost', 'data-link-remove': true, onclick: remove }, 'Remove'))));
+    });
+  }
+
+  async function loadLinks() {
+    const r = await api('GET', '/api/channels/' + linksOf.dataset.id + '/links');
+    renderLinks(r.links || []);
+  }
+
+  async function showLinks(row) {
+    linksOf = row;
+    linksChanged = false;
+    linksForm.reset();
+    linksDialog.querySelector('[data-links-title]').textContent = row.dataset.name;
+    clear(linksBody);
+    openDialog(linksDialog);
+    try { await loadLinks(); } catch (err) { formError(linksForm, err.message); }
+  }
+
+  linksForm.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const stream = linksForm.elements.stream.value.trim();
+    if (!stream) return;
+    const button = linksForm.querySelector('button[type=submit]');
+    button.disabled = true;
+    try {
+      await api('POST', '/api/channels/' + linksOf.dataset.id + '/links', { stream });
+      linksChanged = true;
+      linksForm.reset();
+      formError(linksForm, '');
+      await loadLinks();
+      toast('Link added');
+    } catch (err) {
+      formError(linksForm, err.message);
+    } finally {
+      button.disabled = false;
+    }
+  });
+
+  // The list shows each channel's first link and count: fresh after a change.
+  linksDialog.addEventListener('close', () => { if (linksChanged) location.reload(); });
 
   // Availability check: start it, then follow its progress until it ends.
   const card = document.querySelector('[data-check]');

@@ -7,8 +7,8 @@
 //! channel whose links are the entries' streams in playlist order.
 //!
 //! Each group lands on an existing channel when it can, so that `stream_id`s stay
-//! stable: the channel already owning one of its links (the first in playlist
-//! order), else a channel with the same guide id (so several sources merge), else,
+//! stable: the channel already owning one of its non-manual links (the first in
+//! playlist order), else a channel with the same guide id (so several sources merge), else,
 //! without a guide id, a channel this source carries (or a link-less inactive one)
 //! with the same normalised name and group; else a new channel. A non-manual link
 //! this source lists is moved to its group's channel (the source defines the
@@ -209,9 +209,11 @@ fn target_channel(
     names: &HashMap<(String, String), i64>,
     claimed: &HashSet<i64>,
 ) -> StoreResult<Option<i64>> {
+    // An admin's link says nothing about where the source's channel is.
     if let Some(id) = found
         .iter()
         .flatten()
+        .filter(|l| !l.manual)
         .map(|l| l.channel_id)
         .find(|id| !claimed.contains(id))
     {

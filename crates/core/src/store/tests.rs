@@ -1,6 +1,7 @@
 //! Opening, migrating and failing to open the database.
 
 use super::*;
+use crate::sources::StreamRef;
 
 fn user_version(path: &Path) -> i64 {
     let c = Connection::open(path).unwrap();
@@ -112,7 +113,7 @@ fn a_database_from_a_newer_version_is_refused() {
 }
 
 fn migrations_len() -> i64 {
-    4
+    5
 }
 
 #[test]
@@ -162,4 +163,115 @@ fn a_version_2_guide_is_still_shown_after_the_migration_to_generations() {
         })
         .unwrap();
     assert_eq!(titles, ["Kept"]);
+}
+
+/// A version 4 database with two sources, a channel on both, a hand-added one, an
+/// inactive one, a guide mapping and a check result.
+fn v4_database(path: &Path) {
+    let mut c = Connection::open(path).unwrap();
+    Migrations::new(vec![
+        M::up(include_str!("schema_v1.sql")),
+        M::up(include_str!("schema_v2.sql")),
+        M::up(include_str!("schema_v3.sql")),
+        M::up(include_str!("schema_v4.sql")),
+    ])
+    .to_latest(&mut c)
+    .unwrap();
+    c.execute_batch(&format!(
+        "PRAGMA foreign_keys = ON;
+         INSERT INTO sources (id, name, url, created_at) VALUES (1, 'a', 'http://a', 0), (2, 'b', 'http://b', 0);
+         INSERT INTO categories (id, name) VALUES (7, 'Sport');
+         INSERT INTO epg_sources (id, name, url, created_at) VALUES (1, 'g', 'http://g', 0);
+         INSERT INTO channels (id, name, content_id, category_id, tvg_id, online, checked_at, added_at, updated_at)
+             VALUES (3, 'Sport', '{a}', 7, 'sport', 1, 1234, 10, 11);
+         INSERT INTO channels (id, name, direct_url, overrides, added_at, updated_at)
+             VALUES (5, 'Mine', 'http://cdn/x.ts', 'manual,name', 20, 21);
+         INSERT INTO channels (id, name, infohash, active, added_at, updated_at)
+             VALUES (9, 'Gone', '{b}', 0, 30, 31);
+         INSERT INTO channel_sources (channel_id, source_id) VALUES (3, 1), (3, 2);
+         INSERT INTO channel_guide (channel_id, source_id, xmltv_id, matched_by)
+             VALUES (3, 1, 'sport', 'tvg_id');",
+        a = "a".repeat(40),
+        b = "b".repeat(40),
+    ))
+    .unwrap();
+}
+
+#[test]
+fn a_version_4_database_keeps_its_channels_as_one_link_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v4.db");
+    v4_database(&path);
+
+    let store = Store::open(&path).unwrap();
+    assert_eq!(user_version(&path), migrations_len());
+    store
+        .run_blocking(|c| {
+            // The rebuild of `channels` deleted nothing that refers to it.
+            let sources: i64 =
+                c.query_row("SELECT count(*) FROM channel_sources", [], |r| r.get(0))?;
+            assert_eq!(sources, 2, "channel_sources survived the rebuild");
+            let guide: i64 = c.query_row("SELECT count(*) FROM channel_guide", [], |r| r.get(0))?;
+            assert_eq!(guide, 1, "channel_guide survived the rebuild");
+
+            let sport = channels::get(c, 3)?;
+            assert_eq!(sport.content_id.as_deref(), Some("a".repeat(40).as_str()));
+            assert_eq!(
+                (sport.links, sport.online, sport.checked_at),
+                (1, Some(true), Some(1234))
+            );
+            assert_eq!(sport.category.as_deref(), Some("Sport"));
+            let link = &links::for_channel(c, 3)?[0];
+            assert_eq!((link.position, link.manual), (0, false));
+            assert_eq!(
+                link.sources,
+                [1, 2],
+                "the channel's sources became the link's"
+            );
+            assert_eq!(
+                (link.health.online, link.health.checked_at),
+                (Some(true), Some(1234))
+            );
+
+            let mine = &links::for_channel(c, 5)?[0];
+            assert!(mine.manual, "a hand-added channel's link is the admin's");
+            assert_eq!(
+                mine.stream,
+                StreamRef::Direct {
+                    url: "http://cdn/x.ts".into()
+                }
+            );
+            let gone = channels::get(c, 9)?;
+            assert!(!gone.active);
+            assert_eq!(gone.infohash.as_deref(), Some("b".repeat(40).as_str()));
+            let found = channels::by_stream(
+                c,
+                &StreamRef::Ace {
+                    key: crate::engine::ContentKey::Infohash("b".repeat(40)),
+                },
+            )?;
+            assert_eq!(found.map(|ch| ch.id), Some(9));
+
+            // The old columns are gone; foreign keys are on again for everyone.
+            let cols: Vec<String> = c
+                .prepare("SELECT name FROM pragma_table_info('channels')")?
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            assert!(
+                !cols.iter().any(|c| c == "content_id" || c == "direct_url"),
+                "{cols:?}"
+            );
+            let fk: i64 = c.query_row("PRAGMA foreign_keys", [], |r| r.get(0))?;
+            assert_eq!(fk, 1);
+            // Deleting a channel still cascades to its links.
+            channels::delete(c, 3)?;
+            let left: i64 = c.query_row(
+                "SELECT count(*) FROM channel_links WHERE channel_id = 3",
+                [],
+                |r| r.get(0),
+            )?;
+            assert_eq!(left, 0);
+            Ok(())
+        })
+        .unwrap();
 }

@@ -45,7 +45,7 @@ pub fn parse_link(text: &str) -> Result<StreamRef, ApiError> {
             });
         }
         return Err(ApiError::BadRequest(
-            "infohash: must be followed by 40 hexadecimal digits".into(),
+            "stream: infohash: must be followed by 40 hexadecimal digits".into(),
         ));
     }
     parse_stream_ref(text).ok_or_else(|| {

@@ -149,8 +149,10 @@ struct ChannelRow {
     online: Option<bool>,
     checked_at: Option<i64>,
     chno: Option<i64>,
-    /// What the engine is asked for (content id, infohash or direct URL).
+    /// What the engine is asked for first (content id, infohash or direct URL).
     stream: String,
+    /// How many links the channel has.
+    links: i64,
     /// A player URL for the channel through this server.
     play_url: String,
 }
@@ -223,6 +225,7 @@ pub async fn channels(
                 checked_at: ch.checked_at,
                 chno: ch.chno,
                 stream: value,
+                links: ch.links,
                 play_url,
                 name: ch.name,
             }
