@@ -16,7 +16,7 @@ pub async fn channel_query(
     channel_id: i64,
     first: Option<StreamRef>,
 ) -> Result<Vec<(String, String)>, ApiError> {
-    let cooldown = state.settings.mux.link_cooldown.as_secs() as i64;
+    let cooldown = crate::api::links::link_cooldown(state);
     let mut order = state
         .store
         .run(move |c| links::play_order(c, channel_id, now_epoch(), cooldown))

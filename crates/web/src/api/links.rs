@@ -24,10 +24,10 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/channels/{id}/links/{link_id}").route(web::delete().to(remove)));
 }
 
-/// How long a link that failed waits behind the others, in seconds.
-pub fn link_cooldown(_state: &AppState) -> i64 {
-    // TODO(lead): state.settings.mux.link_cooldown
-    600
+/// How long a link that failed waits behind the others (`mux.link_cooldown`), in
+/// seconds.
+pub fn link_cooldown(state: &AppState) -> i64 {
+    i64::try_from(state.settings.mux.link_cooldown.as_secs()).unwrap_or(i64::MAX)
 }
 
 /// A stream as an admin types it: `acestream://…`, a 40-hex content id,
