@@ -99,8 +99,8 @@ fn catalogue(settings: &Settings) -> anyhow::Result<(tokio::runtime::Runtime, Ca
         .build()
         .context("starting the async runtime")?;
     let store = Store::open(&settings.database.path)?;
-    let engine = EnginePool::new(&settings.engine)?.first().clone();
-    let catalogue = Catalogue::new(store, engine, std::sync::Arc::new(settings.clone()))?;
+    let engines = EnginePool::new(&settings.engine)?;
+    let catalogue = Catalogue::new(store, engines, std::sync::Arc::new(settings.clone()))?;
     Ok((runtime, catalogue))
 }
 

@@ -66,8 +66,6 @@ impl Application {
         }
 
         let engines = EnginePool::new(&settings.engine)?;
-        // One engine client for the catalogue's calls (search sources, checks).
-        let engine = engines.first().clone();
         // Bind the internal listener first: the public side needs its real address.
         let mux_listener = tokio::net::TcpListener::bind(settings.mux.bind)
             .await
@@ -80,11 +78,11 @@ impl Application {
             .with_context(|| format!("cannot listen on {} (server.bind)", settings.server.bind))?;
         let public_addr = public_listener.local_addr()?;
 
-        let catalogue = Catalogue::new(store.clone(), engine.clone(), settings.clone())?;
+        let catalogue = Catalogue::new(store.clone(), engines.clone(), settings.clone())?;
         catalogue.seed_from_settings().await?;
         let checker = Checker::new(
             store.clone(),
-            engine.clone(),
+            engines.clone(),
             settings.sources.check_spacing,
         );
         // Refreshes run in the background from here on; serving never waits for them.

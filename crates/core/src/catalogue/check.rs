@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::engine::{ContentKey, EngineClient};
+use crate::engine::ContentKey;
+use crate::engine::pool::EnginePool;
 use crate::store::links;
 use crate::store::{Store, now_epoch};
 
@@ -43,17 +44,18 @@ pub struct CheckProgress {
 #[derive(Clone)]
 pub struct Checker {
     store: Store,
-    engine: EngineClient,
+    /// The engines; each check goes to the next healthy one, spreading the load.
+    engines: Arc<EnginePool>,
     spacing: Duration,
     progress: Arc<Mutex<CheckProgress>>,
 }
 
 impl Checker {
     /// A checker pausing `spacing` between two links.
-    pub fn new(store: Store, engine: EngineClient, spacing: Duration) -> Self {
+    pub fn new(store: Store, engines: Arc<EnginePool>, spacing: Duration) -> Self {
         Self {
             store,
-            engine,
+            engines,
             spacing,
             progress: Arc::default(),
         }
@@ -139,7 +141,7 @@ impl Checker {
             if i > 0 {
                 tokio::time::sleep(self.spacing).await;
             }
-            match self.engine.media_files(&key).await {
+            match self.engines.for_calls().media_files(&key).await {
                 Ok(online) => {
                     failures = 0;
                     self.store

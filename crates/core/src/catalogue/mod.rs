@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::engine::EngineClient;
+use crate::engine::pool::EnginePool;
 use crate::settings::Settings;
 use crate::sources::{self, ParsedList, SourceKind};
 use crate::store::sources::{self as source_rows, Source, SourceInput, SourceTable};
@@ -56,7 +56,8 @@ pub enum RefreshOutcome {
 pub struct Catalogue {
     pub(crate) store: Store,
     pub(crate) fetcher: Fetcher,
-    pub(crate) engine: EngineClient,
+    /// The engines (engine searches go to a healthy one).
+    pub(crate) engines: Arc<EnginePool>,
     pub(crate) settings: Arc<Settings>,
     /// One channel refresh at a time (the scheduler and `?wait=true` calls alike):
     /// two imports writing the same rows would only fight over SQLite's write lock.
@@ -70,7 +71,7 @@ impl Catalogue {
     /// A catalogue service.
     pub fn new(
         store: Store,
-        engine: EngineClient,
+        engines: Arc<EnginePool>,
         settings: Arc<Settings>,
     ) -> Result<Self, FetchError> {
         let fetcher = Fetcher::new(
@@ -80,7 +81,7 @@ impl Catalogue {
         Ok(Self {
             store,
             fetcher,
-            engine,
+            engines,
             settings,
             sources_lock: Arc::default(),
             guides_lock: Arc::default(),
@@ -214,7 +215,7 @@ impl Catalogue {
         let (list, validators) =
             if let Some((query, category)) = search::parse_location(&source.url) {
                 (
-                    search::run(&self.engine, &query, category.as_deref()).await?,
+                    search::run(&self.engines.for_calls(), &query, category.as_deref()).await?,
                     None,
                 )
             } else {
