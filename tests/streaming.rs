@@ -368,7 +368,10 @@ async fn a_dead_engine_is_a_503_with_the_reason_not_an_empty_200() {
         .unwrap();
     assert_eq!(resp.status(), 503, "no engine of the pool is up");
     let text = resp.text().await.unwrap();
-    assert!(text.contains("no engine") && text.contains("127.0.0.1:9"), "{text}");
+    assert!(
+        text.contains("no engine") && text.contains("127.0.0.1:9"),
+        "{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -509,7 +509,11 @@ async fn a_direct_channel_is_proxied_without_the_engine() {
             .expect("the body goes on");
         got.extend_from_slice(&chunk);
     }
-    assert!(got[..1880].chunks(188).all(|p| p[0] == 0x47 && p.len() == 188));
+    assert!(
+        got[..1880]
+            .chunks(188)
+            .all(|p| p[0] == 0x47 && p.len() == 188)
+    );
     drop(resp);
     assert!(w.sim.introspect().getstream_calls.is_empty());
     // Closed at once rather than after the idle grace, then the source breaks.
