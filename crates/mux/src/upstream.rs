@@ -12,7 +12,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use acextream_core::engine::pool::{EnginePool, Lease};
+use acextream_core::engine::pool::{EnginePool, Lease, PoolError};
 use acextream_core::settings::MuxSettings;
 use acextream_core::sources::StreamRef;
 use futures_util::StreamExt;
@@ -140,7 +140,14 @@ impl Upstream {
                     lease = None;
                 }
                 if lease.is_none() {
-                    match self.pool.acquire(None) {
+                    let mut acquired = self.pool.acquire(None);
+                    if let Err(PoolError::AllDown(_)) = acquired {
+                        // Engines marked down may be back (a restart takes seconds,
+                        // the next scheduled check may be far): look once more now.
+                        let _ = timeout(Duration::from_secs(2), self.pool.check_all()).await;
+                        acquired = self.pool.acquire(None);
+                    }
+                    match acquired {
                         Ok(l) => {
                             no_engine_since = None;
                             lease = Some(l);
