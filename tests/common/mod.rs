@@ -245,15 +245,29 @@ pub async fn eventually(bound: Duration, mut f: impl AsyncFnMut() -> bool) -> bo
 pub struct Api<'a>(pub &'a TestApp);
 
 impl Api<'_> {
-    pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
-        let r = http()
-            .get(self.0.url(path))
-            .basic_auth(ADMIN.0, Some(ADMIN.1))
-            .send()
-            .await
-            .unwrap();
+    /// The admin's request to `path`, with a JSON body when given.
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> reqwest::Response {
+        let mut req = http()
+            .request(method, self.0.url(path))
+            .basic_auth(ADMIN.0, Some(ADMIN.1));
+        if let Some(body) = &body {
+            req = req.json(body);
+        }
+        req.send().await.unwrap()
+    }
+
+    async fn status_and_json(r: reqwest::Response) -> (u16, serde_json::Value) {
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        Self::status_and_json(self.call(reqwest::Method::GET, path, None).await).await
     }
 
     pub async fn send(
@@ -262,25 +276,12 @@ impl Api<'_> {
         path: &str,
         body: serde_json::Value,
     ) -> (u16, serde_json::Value) {
-        let r = http()
-            .request(method, self.0.url(path))
-            .basic_auth(ADMIN.0, Some(ADMIN.1))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(serde_json::Value::Null))
+        Self::status_and_json(self.call(method, path, Some(body)).await).await
     }
 
     /// A text answer (e.g. `/metrics`) as the admin.
     pub async fn get_text(&self, path: &str) -> String {
-        let r = http()
-            .get(self.0.url(path))
-            .basic_auth(ADMIN.0, Some(ADMIN.1))
-            .send()
-            .await
-            .unwrap();
+        let r = self.call(reqwest::Method::GET, path, None).await;
         assert!(r.status().is_success(), "{path}: {}", r.status());
         r.text().await.unwrap()
     }

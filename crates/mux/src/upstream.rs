@@ -194,11 +194,7 @@ impl Upstream {
                     continue;
                 }
                 End::StartFailed(f) if f.engine_unreachable => {
-                    let usable = match &lease {
-                        Some(l) => self.pool.probe(l.member().index).await,
-                        None => true,
-                    };
-                    if !usable {
+                    if !self.engine_usable(lease.as_ref()).await {
                         lease = None;
                         self.engine_moved(current, &f.error.to_string());
                         continue;
@@ -218,11 +214,7 @@ impl Upstream {
                     StartError::Engine("the stream went silent".into()),
                 ),
                 End::Dropped(why) => {
-                    let engine_ok = match &lease {
-                        Some(l) => self.pool.probe(l.member().index).await,
-                        None => true,
-                    };
-                    if !engine_ok {
+                    if !self.engine_usable(lease.as_ref()).await {
                         lease = None;
                         self.engine_moved(current, &why);
                         continue;
@@ -284,6 +276,15 @@ impl Upstream {
             };
             self.switch(current, next, reason, &last_error.to_string());
             current = next;
+        }
+    }
+
+    /// Whether the engine of `lease` still answers (probed at once, since one of
+    /// its connections just failed); a direct link has no engine to blame.
+    async fn engine_usable(&self, lease: Option<&Lease>) -> bool {
+        match lease {
+            Some(l) => self.pool.probe(l.member().index).await,
+            None => true,
         }
     }
 

@@ -272,43 +272,30 @@ pub fn apply(
             .map(|e| link_of(&tx, &e.stream))
             .collect::<StoreResult<_>>()?;
         let fields = group_fields(group);
-        let channel_id = match target_channel(&tx, &group.key, &found, &names, &claimed)? {
-            Some(id) => {
-                let old = channels::get(&tx, id)?;
-                let mut changed = update_from_source(&tx, &old, &fields, now)?;
-                changed |= place_links(
-                    &tx,
-                    source_id,
-                    &old,
-                    group,
-                    &found,
-                    now,
-                    &mut listed,
-                    &mut touched,
-                )?;
-                if changed {
-                    report.updated += 1;
-                }
-                id
-            }
+        let (channel, existing) = match target_channel(&tx, &group.key, &found, &names, &claimed)? {
+            Some(id) => (channels::get(&tx, id)?, true),
             None => {
                 report.new += 1;
                 let id = insert(&tx, &fields, now)?;
-                let channel = channels::get(&tx, id)?;
-                place_links(
-                    &tx,
-                    source_id,
-                    &channel,
-                    group,
-                    &found,
-                    now,
-                    &mut listed,
-                    &mut touched,
-                )?;
-                id
+                (channels::get(&tx, id)?, false)
             }
         };
-        claimed.insert(channel_id);
+        // A new channel has the group's fields already; an existing one follows them.
+        let mut changed = existing && update_from_source(&tx, &channel, &fields, now)?;
+        changed |= place_links(
+            &tx,
+            source_id,
+            &channel,
+            group,
+            &found,
+            now,
+            &mut listed,
+            &mut touched,
+        )?;
+        if existing && changed {
+            report.updated += 1;
+        }
+        claimed.insert(channel.id);
     }
 
     // Links this source listed before and no longer does.

@@ -59,14 +59,10 @@ pub fn parse_link(text: &str) -> Result<StreamRef, ApiError> {
 
 /// A link as the API answers it.
 pub fn link_json(link: &Link, cooling: bool) -> Value {
-    let (kind, value) = match &link.stream {
-        StreamRef::Ace {
-            key: ContentKey::ContentId(v),
-        } => ("content_id", v),
-        StreamRef::Ace {
-            key: ContentKey::Infohash(v),
-        } => ("infohash", v),
-        StreamRef::Direct { url } => ("url", url),
+    // The API says `url` where the table says `direct_url`.
+    let (kind, value) = match acextream_core::store::channels::stream_column(&link.stream) {
+        ("direct_url", v) => ("url", v),
+        other => other,
     };
     json!({
         "id": link.id,
