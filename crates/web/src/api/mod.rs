@@ -6,6 +6,7 @@ pub mod fields;
 pub mod links;
 pub mod logs;
 pub mod metrics;
+pub mod player;
 pub mod settings;
 pub mod sources;
 pub mod stats;
@@ -24,5 +25,6 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .configure(settings::config)
         .configure(logs::config)
         .configure(stats::config)
+        .configure(player::config)
         .service(web::resource("/health").route(web::get().to(crate::health::health)));
 }
