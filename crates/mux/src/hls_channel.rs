@@ -151,6 +151,11 @@ impl HlsChannel {
         );
     }
 
+    /// Forgets session `id` (its playlist request failed: it never watched).
+    pub(crate) fn forget(&self, id: &str) {
+        self.lock().sessions.remove(id);
+    }
+
     /// Counts a served segment for session `id`.
     fn served(&self, id: &str, bytes: u64) {
         if let Some(s) = self.lock().sessions.get_mut(id) {

@@ -177,6 +177,9 @@ impl Mux {
             }
         };
         let ready = tokio::time::timeout(self.settings.response_timeout, hls.wait_ready()).await;
+        if !matches!(ready, Ok(Readiness::Ready | Readiness::Pending)) {
+            hls.forget(session);
+        }
         match ready {
             Err(_) => Err(HlsError::Start(StartError::Timeout)),
             Ok(Readiness::Pending) | Ok(Readiness::Ready) => {

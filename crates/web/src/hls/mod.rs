@@ -81,7 +81,16 @@ pub async fn master(
             .map_err(|e| ApiError::Forbidden(e.to_string()))?;
     }
     let shown = viewer.user.map_or(viewer.label, |u| u.username.as_str());
-    let upstream = fetch_playlist(state, req, &ticket, shown).await?;
+    let upstream = match fetch_playlist(state, req, &ticket, shown).await {
+        Ok(u) => u,
+        Err(e) => {
+            // It never watched: its slot goes back at once.
+            if let Some(user) = viewer.user {
+                state.connections.end_hls(&user.username, &ticket.session);
+            }
+            return Err(e);
+        }
+    };
     let base = BaseUrl::of(req, &state.settings).origin();
     let media = format!("{base}/hls/{}/index.m3u8", state.hls_key.sign(&ticket));
     let text = master_playlist(&media, upstream.bandwidth, upstream.codecs.as_deref());

@@ -237,6 +237,18 @@ impl Connections {
         }
     }
 
+    /// Gives back the lease of HLS session `session` of `user` (its first playlist
+    /// failed).
+    pub fn end_hls(&self, user: &str, session: &str) {
+        let mut slots = self.lock();
+        if let Some(list) = slots.get_mut(user) {
+            list.retain(|s| s.hls.as_ref().is_none_or(|(id, _)| id != session));
+            if list.is_empty() {
+                slots.remove(user);
+            }
+        }
+    }
+
     /// Ends every open stream and HLS lease of `user` (account disabled, deleted or
     /// re-keyed); TS slots free themselves as the bodies end.
     pub fn kick(&self, user: &str) -> usize {
