@@ -144,9 +144,9 @@ async fn ffmpeg_decodes_both_loops_without_a_complaint() {
         let progress = String::from_utf8_lossy(&out.stdout);
         let frames: u64 = progress
             .lines()
+            .rev()
             .filter_map(|l| l.strip_prefix("frame="))
-            .filter_map(|n| n.trim().parse().ok())
-            .last()
+            .find_map(|n| n.trim().parse().ok())
             .unwrap_or(0);
         let min_frames = ((secs - 1.5) * 25.0) as u64;
         assert!(frames >= min_frames, "{}: {frames} frames decoded", c.name);
