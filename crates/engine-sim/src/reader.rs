@@ -160,7 +160,8 @@ impl Reader {
             // long that a stop or fault goes unnoticed.
             let due = self.slot.session.content.secs_at(self.pos + need - 1);
             let missing = due - self.target(now);
-            let wait = Duration::from_secs_f64((missing / self.factor).max(0.001));
+            let wait =
+                Duration::try_from_secs_f64((missing / self.factor).max(0.001)).unwrap_or(MAX_NAP);
             self.nap(wait.min(MAX_NAP)).await;
         }
     }
