@@ -216,6 +216,44 @@ mod tests {
         }
     }
 
+    #[tokio::test]
+    async fn viewers_join_staggered_and_are_served_by_a_live_server() {
+        let server = crate::fake_hls::start(
+            Duration::from_millis(250),
+            crate::fake_hls::Faults::default(),
+        )
+        .await;
+        let url = server.master_url();
+        let cli = Cli::try_parse_from([
+            "b",
+            "hls",
+            "--url",
+            url.as_str(),
+            "--viewers",
+            "5",
+            "--duration",
+            "2.5",
+        ])
+        .unwrap();
+        let Some(Mode::Hls(args)) = cli.mode else {
+            panic!("no hls mode")
+        };
+        let r = run(&args).await.unwrap();
+        assert_eq!(r.viewers_started, 5);
+        assert_eq!(
+            r.viewers_served, 5,
+            "{:?} {:?}",
+            r.failures, r.errors_sample
+        );
+        assert!(r.stagger_from_segment);
+        assert_eq!(r.stagger_s, 0.25);
+        assert_eq!(r.first_playlist_cold_ms.count, 1);
+        assert_eq!(r.first_playlist_warm_ms.count, 4);
+        assert_eq!(r.connections, 5);
+        assert!(r.bench_rss_peak_kib.is_some());
+        assert_eq!(r.bytes_total, r.segment_bytes + r.playlist_bytes);
+    }
+
     fn served() -> ViewerOutcome {
         let mut o = ViewerOutcome {
             master_ms: Some(1.0),

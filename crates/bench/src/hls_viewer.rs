@@ -500,6 +500,84 @@ impl Viewer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fake_hls::{self, Faults};
+
+    fn spec(master_url: String, secs: f64, first: Option<oneshot::Sender<f64>>) -> ViewerSpec {
+        ViewerSpec {
+            master_url,
+            cold: true,
+            deadline: Instant::now() + Duration::from_secs_f64(secs),
+            request_timeout: Duration::from_secs(10),
+            first_playlist: first,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_viewer_fetches_every_new_segment_once_over_one_connection() {
+        let server = fake_hls::start(Duration::from_millis(250), Faults::default()).await;
+        let (tx, rx) = oneshot::channel();
+        let out = run(spec(server.master_url(), 2.5, Some(tx))).await;
+        assert_eq!(rx.await.unwrap(), 0.25);
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        assert!(out.first_playlist_ms.is_some() && out.master_ms.is_some());
+        assert_eq!(out.target_duration_s, Some(1));
+        let gets = server.segment_gets.lock().unwrap().clone();
+        assert!(gets.len() >= 2, "{gets:?}");
+        assert!(
+            gets.values().all(|&n| n == 1),
+            "a segment fetched twice: {gets:?}"
+        );
+        let seqs: Vec<u64> = gets.keys().copied().collect();
+        let first = seqs[0];
+        assert_eq!(seqs, (first..first + seqs.len() as u64).collect::<Vec<_>>());
+        // Every complete segment counted; the last may have been cut by the deadline.
+        assert!(out.segments as usize == gets.len() || out.segments as usize + 1 == gets.len());
+        assert!(out.segment_bytes >= out.segments * 188 * 20);
+        assert_eq!(out.connections, 1, "requests reuse the connection");
+        assert_eq!(out.statuses.master.get(&200), Some(&1));
+        assert_eq!(out.not_2xx + out.request_errors + out.segments_missed, 0);
+        assert!(out.max_stale_ms.is_some());
+    }
+
+    #[tokio::test]
+    async fn a_refused_master_playlist_is_an_error_with_its_reason() {
+        let faults = Faults {
+            refuse_master: Some("account expired"),
+            ..Faults::default()
+        };
+        let server = fake_hls::start(Duration::from_millis(250), faults).await;
+        let out = run(spec(server.master_url(), 2.0, None)).await;
+        assert_eq!(out.not_2xx, 1);
+        assert_eq!(out.statuses.master.get(&403), Some(&1));
+        assert!(out.first_playlist_ms.is_none());
+        assert_eq!(out.segments, 0);
+        assert!(
+            out.errors[0].contains("answered 403: account expired"),
+            "{:?}",
+            out.errors
+        );
+        // The password in the URL's path never reaches a message.
+        assert!(out.errors[0].contains("/live/u/***/"), "{:?}", out.errors);
+    }
+
+    #[tokio::test]
+    async fn a_bad_segment_and_a_rewinding_sequence_are_counted() {
+        let faults = Faults {
+            bad_segment: Some(1),
+            rewind_after: Some(4),
+            ..Faults::default()
+        };
+        let server = fake_hls::start(Duration::from_millis(250), faults).await;
+        let out = run(spec(server.master_url(), 5.0, None)).await;
+        assert_eq!(out.bad_first_byte, 1, "{:?}", out.errors);
+        assert_eq!(out.sequence_backwards, 1, "{:?}", out.errors);
+        assert!(
+            out.errors
+                .iter()
+                .any(|e| e.contains("not MPEG-TS: first byte 0x00"))
+        );
+        assert!(out.errors.iter().any(|e| e.contains("went backwards")));
+    }
 
     fn packets(n: usize) -> Vec<u8> {
         let mut v = vec![0u8; n * TS_PACKET];

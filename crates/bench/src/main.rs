@@ -6,6 +6,8 @@
 mod chunked;
 mod cli;
 mod client;
+#[cfg(test)]
+mod fake_hls;
 mod hls_run;
 mod hls_viewer;
 mod http;
