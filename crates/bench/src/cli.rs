@@ -132,6 +132,10 @@ pub struct HlsArgs {
     /// The channel id every viewer watches (needed when the URL has `{id}`).
     #[arg(long)]
     pub id: Option<String>,
+    /// The URL answers a media playlist itself, no master (e.g. an engine's own
+    /// HLS, or another proxy's): viewers skip the master step.
+    #[arg(long)]
+    pub media_playlist: bool,
     /// Number of viewers (1..=10000).
     #[arg(long, default_value_t = 1)]
     pub viewers: usize,

@@ -38,6 +38,7 @@ pub async fn run(args: &HlsArgs) -> anyhow::Result<HlsReport> {
     let deadline = t0 + duration;
     let spec = |cold: bool, first_playlist| ViewerSpec {
         master_url: master_url.clone(),
+        media_only: args.media_playlist,
         cold,
         deadline,
         request_timeout: Duration::from_secs_f64(args.request_timeout),
@@ -154,6 +155,7 @@ fn summarise(
         mode: "hls",
         label: args.label.clone(),
         url: mask_secrets(&args.url),
+        media_playlist: args.media_playlist,
         viewers: args.viewers,
         duration_s: args.duration,
         stagger_s: round3(stagger.as_secs_f64()),

@@ -35,6 +35,8 @@ const FIRST_RETRY: Duration = Duration::from_secs(1);
 pub struct ViewerSpec {
     /// The master playlist's URL.
     pub master_url: String,
+    /// `master_url` is a media playlist: there is no master step.
+    pub media_only: bool,
     /// The first viewer, on a channel that is not running yet.
     pub cold: bool,
     /// When to stop.
@@ -248,7 +250,7 @@ pub async fn run(spec: ViewerSpec) -> ViewerOutcome {
         },
     };
     let mut first = spec.first_playlist;
-    v.drive(&spec.master_url, &mut first).await;
+    v.drive(&spec.master_url, spec.media_only, &mut first).await;
     if v.out.first_playlist_ms.is_none() && v.out.errors.is_empty() {
         v.note("no media playlist listing a segment before the deadline".into());
     }
@@ -327,8 +329,26 @@ impl Viewer {
         Got::Answer(answer, took)
     }
 
-    async fn drive(&mut self, master_url: &str, first: &mut Option<oneshot::Sender<f64>>) {
+    async fn drive(
+        &mut self,
+        master_url: &str,
+        media_only: bool,
+        first: &mut Option<oneshot::Sender<f64>>,
+    ) {
         let sent = Instant::now();
+        let media_url = if media_only {
+            master_url.to_string()
+        } else {
+            match self.media_url(master_url).await {
+                Some(url) => url,
+                None => return,
+            }
+        };
+        self.poll(&media_url, sent, first).await;
+    }
+
+    /// Fetches the master playlist: the URL of its first variant.
+    async fn media_url(&mut self, master_url: &str) -> Option<String> {
         let body = match self
             .get(
                 Kind::Master,
@@ -343,16 +363,25 @@ impl Viewer {
                 self.out.playlist_bytes += a.bytes;
                 a.body
             }
-            Got::Refused | Got::Failed | Got::Deadline => return,
+            Got::Refused | Got::Failed | Got::Deadline => return None,
         };
-        let media_url = match playlist_text(&body).and_then(parse_master) {
-            Ok(uri) => resolve(master_url, &uri),
+        match playlist_text(&body).and_then(parse_master) {
+            Ok(uri) => Some(resolve(master_url, &uri)),
             Err(e) => {
                 self.request_error(format!("master playlist: {e:#}"));
-                return;
+                None
             }
-        };
+        }
+    }
 
+    /// Polls the media playlist until the deadline, fetching every new segment.
+    /// `sent` is when the viewer's first request went out.
+    async fn poll(
+        &mut self,
+        media_url: &str,
+        sent: Instant,
+        first: &mut Option<oneshot::Sender<f64>>,
+    ) {
         let mut previous: Option<MediaPlaylist> = None;
         let mut last_fetched: Option<u64> = None;
         let mut retry = FIRST_RETRY;
@@ -421,7 +450,7 @@ impl Viewer {
                             }
                             for seg in p.segments.get(todo.fetch).unwrap_or_default() {
                                 last_fetched = Some(seg.seq);
-                                if !self.segment(&resolve(&media_url, &seg.uri)).await {
+                                if !self.segment(&resolve(media_url, &seg.uri)).await {
                                     break 'polling;
                                 }
                             }
@@ -505,6 +534,7 @@ mod tests {
     fn spec(master_url: String, secs: f64, first: Option<oneshot::Sender<f64>>) -> ViewerSpec {
         ViewerSpec {
             master_url,
+            media_only: false,
             cold: true,
             deadline: Instant::now() + Duration::from_secs_f64(secs),
             request_timeout: Duration::from_secs(10),

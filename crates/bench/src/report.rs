@@ -284,6 +284,8 @@ pub struct HlsReport {
     pub label: String,
     /// The master playlist's URL, credentials masked.
     pub url: String,
+    /// `--media-playlist`: the URL was a media playlist, there was no master step.
+    pub media_playlist: bool,
     /// Viewers asked for.
     pub viewers: usize,
     /// Measured window, seconds.
@@ -319,7 +321,8 @@ pub struct HlsReport {
     pub cold_channel_already_live: Option<bool>,
     /// Master request → master playlist, all viewers, ms.
     pub master_ms: Summary,
-    /// Master request → first media playlist listing a segment, of the first
+    /// First request (the master's, or the media playlist's with
+    /// `--media-playlist`) → first media playlist listing a segment, of the first
     /// viewer (the channel not running), ms.
     pub first_playlist_cold_ms: Summary,
     /// The same for the other viewers, the channel running, ms.
@@ -398,7 +401,16 @@ pub struct HlsProblems {
 pub fn hls_table(r: &HlsReport) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "== acextream-bench hls {} ==", r.label);
-    let _ = writeln!(o, "  url                                {}", r.url);
+    let _ = writeln!(
+        o,
+        "  url                                {}{}",
+        r.url,
+        if r.media_playlist {
+            " (a media playlist, no master)"
+        } else {
+            ""
+        }
+    );
     let _ = writeln!(
         o,
         "  viewers                            {} for {:.1} s, joining over {:.3} s{}",
