@@ -393,7 +393,7 @@ impl Viewer {
             let got = self
                 .get(
                     Kind::Playlist,
-                    &media_url,
+                    media_url,
                     MAX_PLAYLIST + 1,
                     &mut |_: &[u8]| {},
                 )
