@@ -214,6 +214,30 @@ enum Got {
     Deadline,
 }
 
+/// What a viewer polling a media playlist remembers between loads.
+struct PollState {
+    /// The playlist of the previous successful load.
+    previous: Option<MediaPlaylist>,
+    /// Sequence number of the last segment fetched (or tried).
+    last_fetched: Option<u64>,
+    /// When new segments last appeared.
+    last_new: Option<Instant>,
+    /// Longest time between two appearances of new segments so far.
+    max_stale: Duration,
+    /// Wait before retrying after a failed load: half the last target duration.
+    retry: Duration,
+}
+
+/// What follows a media playlist load.
+enum Next {
+    /// Reload after this long from the start of the load.
+    Reload(Duration),
+    /// The deadline cut a segment off: stop.
+    Deadline,
+    /// The playlist ended: stop before the deadline.
+    Ended,
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
@@ -382,13 +406,14 @@ impl Viewer {
         sent: Instant,
         first: &mut Option<oneshot::Sender<f64>>,
     ) {
-        let mut previous: Option<MediaPlaylist> = None;
-        let mut last_fetched: Option<u64> = None;
-        let mut retry = FIRST_RETRY;
-        let mut last_new: Option<Instant> = None;
-        let mut max_stale = Duration::ZERO;
-        let mut reached_deadline = true;
-        'polling: loop {
+        let mut state = PollState {
+            previous: None,
+            last_fetched: None,
+            last_new: None,
+            max_stale: Duration::ZERO,
+            retry: FIRST_RETRY,
+        };
+        let reached_deadline = loop {
             let load_start = Instant::now();
             let got = self
                 .get(
@@ -399,88 +424,101 @@ impl Viewer {
                 )
                 .await;
             let wait = match got {
-                Got::Deadline => break,
-                Got::Refused | Got::Failed => retry,
+                Got::Deadline => break true,
+                Got::Refused | Got::Failed => state.retry,
                 Got::Answer(a, _) => {
                     self.out.playlist_bytes += a.bytes;
                     match playlist_text(&a.body).and_then(parse_media) {
                         Err(e) => {
                             self.request_error(format!("media playlist: {e:#}"));
-                            retry
+                            state.retry
                         }
-                        Ok(p) => {
-                            let now = Instant::now();
-                            let target = p.target();
-                            self.out.playlists += 1;
-                            self.out.target_duration_s = Some(p.target_duration);
-                            retry = reload_delay(target, false);
-                            if went_backwards(previous.as_ref(), &p) {
-                                self.out.sequence_backwards += 1;
-                                let before = previous.as_ref().map_or(0, |b| b.media_sequence);
-                                self.note(format!(
-                                    "media sequence went backwards: {} after {before}",
-                                    p.media_sequence
-                                ));
-                            }
-                            let changed = changed(previous.as_ref(), &p);
-                            if !changed {
-                                self.out.playlists_unchanged += 1;
-                            }
-                            if self.out.first_playlist_ms.is_none()
-                                && let Some(s) = p.segments.first()
-                            {
-                                self.out.first_playlist_ms = Some(ms(now - sent));
-                                if let Some(tx) = first.take() {
-                                    let _ = tx.send(s.duration);
-                                }
-                            }
-                            let todo = plan(&p, last_fetched);
-                            if todo.missed > 0 {
-                                self.out.segments_missed += todo.missed;
-                                self.note(format!(
-                                    "{} segment(s) left the playlist before they were fetched",
-                                    todo.missed
-                                ));
-                            }
-                            if !todo.fetch.is_empty() {
-                                if let Some(t) = last_new {
-                                    max_stale = max_stale.max(now - t);
-                                }
-                                last_new = Some(now);
-                            }
-                            for seg in p.segments.get(todo.fetch).unwrap_or_default() {
-                                last_fetched = Some(seg.seq);
-                                if !self.segment(&resolve(media_url, &seg.uri)).await {
-                                    break 'polling;
-                                }
-                            }
-                            if p.ended {
-                                self.out.ended = true;
-                                reached_deadline = false;
-                                self.note(
-                                    "the playlist ended (#EXT-X-ENDLIST) before the deadline"
-                                        .into(),
-                                );
-                                break;
-                            }
-                            previous = Some(p);
-                            reload_delay(target, changed)
-                        }
+                        Ok(p) => match self.loaded(p, &mut state, media_url, sent, first).await {
+                            Next::Reload(wait) => wait,
+                            Next::Deadline => break true,
+                            Next::Ended => break false,
+                        },
                     }
                 }
             };
             let next = load_start + wait;
             if next >= self.deadline {
-                break;
+                break true;
             }
             sleep_until(next).await;
-        }
-        if let Some(t) = last_new {
+        };
+        if let Some(t) = state.last_new {
+            let mut max_stale = state.max_stale;
             if reached_deadline {
                 max_stale = max_stale.max(self.deadline.saturating_duration_since(t));
             }
             self.out.max_stale_ms = Some(ms(max_stale));
         }
+    }
+
+    /// Handles one loaded media playlist: checks it against the previous one,
+    /// fetches its new segments, and says when to reload.
+    async fn loaded(
+        &mut self,
+        p: MediaPlaylist,
+        state: &mut PollState,
+        media_url: &str,
+        sent: Instant,
+        first: &mut Option<oneshot::Sender<f64>>,
+    ) -> Next {
+        let now = Instant::now();
+        let target = p.target();
+        self.out.playlists += 1;
+        self.out.target_duration_s = Some(p.target_duration);
+        state.retry = reload_delay(target, false);
+        if let Some(before) = state.previous.as_ref().map(|b| b.media_sequence)
+            && went_backwards(state.previous.as_ref(), &p)
+        {
+            self.out.sequence_backwards += 1;
+            self.note(format!(
+                "media sequence went backwards: {} after {before}",
+                p.media_sequence
+            ));
+        }
+        let changed = changed(state.previous.as_ref(), &p);
+        if !changed {
+            self.out.playlists_unchanged += 1;
+        }
+        if self.out.first_playlist_ms.is_none()
+            && let Some(s) = p.segments.first()
+        {
+            self.out.first_playlist_ms = Some(ms(now - sent));
+            if let Some(tx) = first.take() {
+                let _ = tx.send(s.duration);
+            }
+        }
+        let todo = plan(&p, state.last_fetched);
+        if todo.missed > 0 {
+            self.out.segments_missed += todo.missed;
+            self.note(format!(
+                "{} segment(s) left the playlist before they were fetched",
+                todo.missed
+            ));
+        }
+        if !todo.fetch.is_empty() {
+            if let Some(t) = state.last_new {
+                state.max_stale = state.max_stale.max(now - t);
+            }
+            state.last_new = Some(now);
+        }
+        for seg in p.segments.get(todo.fetch).unwrap_or_default() {
+            state.last_fetched = Some(seg.seq);
+            if !self.segment(&resolve(media_url, &seg.uri)).await {
+                return Next::Deadline;
+            }
+        }
+        if p.ended {
+            self.out.ended = true;
+            self.note("the playlist ended (#EXT-X-ENDLIST) before the deadline".into());
+            return Next::Ended;
+        }
+        state.previous = Some(p);
+        Next::Reload(reload_delay(target, changed))
     }
 
     /// Fetches one segment and checks it; false when the deadline cut it off.
