@@ -12,6 +12,7 @@ pub mod events;
 mod failover;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod hls;
 pub mod hub;
 pub mod links;
 pub mod metrics;
