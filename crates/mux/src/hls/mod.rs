@@ -166,7 +166,17 @@ pub(crate) mod testing {
 
     /// An ADTS header (48 kHz stereo) of AAC `profile` (1 = LC) and a few bytes.
     pub fn adts_frame(profile: u8) -> Vec<u8> {
-        vec![0xFF, 0xF1, (profile << 6) | (3 << 2), 0x80, 0x2E, 0x7F, 0xFC, 0x21, 0x1A]
+        vec![
+            0xFF,
+            0xF1,
+            (profile << 6) | (3 << 2),
+            0x80,
+            0x2E,
+            0x7F,
+            0xFC,
+            0x21,
+            0x1A,
+        ]
     }
 
     /// Deterministic pseudo-random bytes.
@@ -243,7 +253,15 @@ pub(crate) mod testing {
             let dts = self.dts & ((1 << 33) - 1);
             let pts = (dts + 2 * Self::FRAME) & ((1 << 33) - 1);
             let es = if key { keyframe_es() } else { inter_es() };
-            for p in pes_packets(VIDEO, 0xE0, pts, Some(dts), key, &es, if key { 4 } else { 2 }) {
+            for p in pes_packets(
+                VIDEO,
+                0xE0,
+                pts,
+                Some(dts),
+                key,
+                &es,
+                if key { 4 } else { 2 },
+            ) {
                 out.extend(p);
             }
             for p in pes_packets(AUDIO, 0xC0, pts, None, false, &adts_frame(1), 1) {

@@ -102,7 +102,11 @@ mod tests {
     #[test]
     fn master_playlist_names_bandwidth_and_codecs() {
         assert_eq!(
-            master_playlist("live.m3u8?t=x", Some(3_500_000), Some("avc1.64001f,mp4a.40.2")),
+            master_playlist(
+                "live.m3u8?t=x",
+                Some(3_500_000),
+                Some("avc1.64001f,mp4a.40.2")
+            ),
             "#EXTM3U\n#EXT-X-VERSION:3\n\
              #EXT-X-STREAM-INF:BANDWIDTH=3500000,CODECS=\"avc1.64001f,mp4a.40.2\"\n\
              live.m3u8?t=x\n"

@@ -159,9 +159,7 @@ impl SectionReader {
     /// Feeds the next packet of the PID; returns a complete section whose CRC
     /// matches. A packet that does not start a section continues the open one.
     pub fn push(&mut self, packet: &[u8]) -> Option<Vec<u8>> {
-        let Some(payload) = payload(packet) else {
-            return None;
-        };
+        let payload = payload(packet)?;
         if payload_unit_start(packet) {
             let pointer = usize::from(*payload.first()?);
             self.buf.clear();
@@ -176,7 +174,7 @@ impl SectionReader {
             Some(&[hi, lo]) => 3 + ((usize::from(hi & 0x0F) << 8) | usize::from(lo)),
             _ => return None,
         };
-        if self.buf.first() == Some(&0xFF) || total > MAX_SECTION || total < 3 + 4 {
+        if self.buf.first() == Some(&0xFF) || !(3 + 4..=MAX_SECTION).contains(&total) {
             // Stuffing, or not a section we can read.
             self.open = false;
             return None;
@@ -209,7 +207,11 @@ fn section_body(section: &[u8], table_id: u8) -> Option<&[u8]> {
 pub fn parse_pat(section: &[u8]) -> Option<u16> {
     section_body(section, 0x00)?
         .chunks_exact(4)
-        .find(|e| e.first().zip(e.get(1)).is_some_and(|(a, b)| *a != 0 || *b != 0))
+        .find(|e| {
+            e.first()
+                .zip(e.get(1))
+                .is_some_and(|(a, b)| *a != 0 || *b != 0)
+        })
         .and_then(|e| Some((u16::from(e.get(2)? & 0x1F) << 8) | u16::from(*e.get(3)?)))
 }
 
@@ -253,7 +255,10 @@ impl PesTimes {
 
 /// Whether a PES stream_id has the optional header (ISO/IEC 13818-1 Table 2-21).
 fn has_optional_header(stream_id: u8) -> bool {
-    !matches!(stream_id, 0xBC | 0xBE | 0xBF | 0xF0 | 0xF1 | 0xF2 | 0xF8 | 0xFF)
+    !matches!(
+        stream_id,
+        0xBC | 0xBE | 0xBF | 0xF0 | 0xF1 | 0xF2 | 0xF8 | 0xFF
+    )
 }
 
 /// The PES packet starting in `packet`: its optional header and where its
@@ -418,7 +423,15 @@ mod tests {
 
     #[test]
     fn pes_timestamps_are_read() {
-        let p = &pes_packets(0x100, 0xE0, 8_589_934_000, Some(8_589_930_000), false, &[], 1)[0];
+        let p = &pes_packets(
+            0x100,
+            0xE0,
+            8_589_934_000,
+            Some(8_589_930_000),
+            false,
+            &[],
+            1,
+        )[0];
         let t = pes_times(p).unwrap();
         assert_eq!(t.pts, Some(8_589_934_000));
         assert_eq!(t.dts, Some(8_589_930_000));
@@ -440,10 +453,26 @@ mod tests {
     fn random_access_from_the_flag_or_an_idr_or_sps_nal() {
         let flagged = &pes_packets(0x100, 0xE0, 0, None, true, &[0, 0, 0, 1, 0x41], 1)[0];
         assert!(random_access(flagged, 0x1B));
-        let idr = &pes_packets(0x100, 0xE0, 0, None, false, &[0, 0, 0, 1, 0x09, 0xF0, 0, 0, 1, 0x65], 1)[0];
+        let idr = &pes_packets(
+            0x100,
+            0xE0,
+            0,
+            None,
+            false,
+            &[0, 0, 0, 1, 0x09, 0xF0, 0, 0, 1, 0x65],
+            1,
+        )[0];
         assert!(random_access(idr, 0x1B));
         assert!(!random_access(idr, 0x02), "NAL types are H.264's only");
-        let p_slice = &pes_packets(0x100, 0xE0, 0, None, false, &[0, 0, 0, 1, 0x09, 0xF0, 0, 0, 1, 0x41], 1)[0];
+        let p_slice = &pes_packets(
+            0x100,
+            0xE0,
+            0,
+            None,
+            false,
+            &[0, 0, 0, 1, 0x09, 0xF0, 0, 0, 1, 0x41],
+            1,
+        )[0];
         assert!(!random_access(p_slice, 0x1B));
     }
 
@@ -473,8 +502,16 @@ mod tests {
             mpeg2,
             "HLS needs H.264 video; this channel's video is MPEG-2 (stream type 0x02): play the .ts URL"
         );
-        assert!(hls_support(&with(0x01, 0x0F)).unwrap_err().contains("MPEG-1"));
-        assert!(hls_support(&with(0x24, 0x0F)).unwrap_err().contains("HEVC (stream type 0x24)"));
+        assert!(
+            hls_support(&with(0x01, 0x0F))
+                .unwrap_err()
+                .contains("MPEG-1")
+        );
+        assert!(
+            hls_support(&with(0x24, 0x0F))
+                .unwrap_err()
+                .contains("HEVC (stream type 0x24)")
+        );
         let eac3 = hls_support(&with(0x1B, 0x87)).unwrap_err();
         assert!(eac3.contains("E-AC-3") && eac3.contains("0x87"), "{eac3}");
         let radio = Program {
