@@ -40,7 +40,8 @@ pub fn redact_uri(path_and_query: &str) -> Cow<'_, str> {
 }
 
 /// `/live/u/p/…`, `/movie/u/p/…`, `/series/u/p/…`, `/timeshift/u/p/…` and the
-/// legacy `/{u}/{p}/{id}` keep the user name and lose the password.
+/// legacy `/{u}/{p}/{id}` keep the user name and lose the password; `/hls/t/…`
+/// loses its ticket.
 fn redact_path(path: &str) -> Cow<'_, str> {
     let segments: Vec<&str> = path.split('/').collect();
     // segments[0] is "" for an absolute path.
@@ -53,6 +54,9 @@ fn redact_path(path: &str) -> Cow<'_, str> {
     let first = first.as_str();
     let password_at = if matches!(first, "live" | "movie" | "series" | "timeshift") {
         (segments.len() >= 5).then_some(3)
+    } else if first == "hls" {
+        // `/hls/<ticket>/…`: a ticket is no password, but it opens the stream.
+        Some(2)
     } else if segments.len() == 4 && !NOT_LEGACY.contains(&first) && !segments[3].is_empty() {
         Some(2)
     } else {
@@ -221,6 +225,11 @@ mod tests {
         );
         assert_eq!(redact_uri("/alice/s3cret/17"), "/alice/***/17");
         assert_eq!(redact_uri("/alice/s3cret/17.ts"), "/alice/***/17.ts");
+        assert_eq!(redact_uri("/hls/eyJr.sig/17.ts"), "/hls/***/17.ts");
+        assert_eq!(
+            redact_uri("/hls/eyJr.sig/index.m3u8"),
+            "/hls/***/index.m3u8"
+        );
     }
 
     #[test]

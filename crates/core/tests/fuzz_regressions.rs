@@ -10,13 +10,14 @@ use std::path::PathBuf;
 use acextream_core::fuzzing;
 
 /// Every target with saved inputs, and the crate whose tests replay it.
-const TARGETS: [(&str, &str); 7] = [
+const TARGETS: [(&str, &str); 8] = [
     ("m3u", "core"),
     ("json_list", "core"),
     ("html", "core"),
     ("xmltv", "core"),
     ("settings", "core"),
     ("ts", "mux"),
+    ("hls", "mux"),
     ("xtream", "web"),
 ];
 

@@ -180,6 +180,7 @@ pub fn hls(data: &[u8]) {
     let mut seg = Segmenter::new(SegmenterConfig {
         segment_duration: std::time::Duration::from_secs(1 + u64::from(*size >> 6)),
         window: 3,
+        first_seq: u64::from(*size),
     });
     let mut now = jiff::Timestamp::UNIX_EPOCH;
     for piece in rest.chunks(per_chunk) {

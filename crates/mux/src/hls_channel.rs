@@ -352,5 +352,6 @@ fn segmenter_config(settings: &HlsSettings) -> SegmenterConfig {
     SegmenterConfig {
         segment_duration: settings.segment_duration,
         window: settings.window,
+        first_seq: jiff::Timestamp::now().as_second().max(0) as u64,
     }
 }

@@ -56,6 +56,8 @@ pub struct SegmenterConfig {
     pub segment_duration: Duration,
     /// Segments listed in the playlist (more if needed to cover 3 × target).
     pub window: usize,
+    /// The first segment's sequence number.
+    pub first_seq: u64,
 }
 
 impl Default for SegmenterConfig {
@@ -63,6 +65,7 @@ impl Default for SegmenterConfig {
         Self {
             segment_duration: Duration::from_secs(4),
             window: 8,
+            first_seq: 0,
         }
     }
 }
@@ -234,6 +237,8 @@ pub struct Segmenter {
     target: Option<u64>,
     completed: VecDeque<Completed>,
     next_seq: u64,
+    /// The first segment's sequence number (no discontinuity before it).
+    first_seq: u64,
     discontinuities: u64,
     peak_bandwidth: Option<u64>,
 }
@@ -271,7 +276,8 @@ impl Segmenter {
             gop: None,
             target: None,
             completed: VecDeque::new(),
-            next_seq: 0,
+            next_seq: cfg.first_seq,
+            first_seq: cfg.first_seq,
             discontinuities: 0,
             peak_bandwidth: None,
         }
@@ -646,7 +652,8 @@ impl Segmenter {
         let mut open = Open::starting(parts);
         open.start = Some(decode);
         open.program_date_time = Some(now);
-        open.discontinuity = mem::take(&mut self.next_discontinuity) && self.next_seq > 0;
+        open.discontinuity =
+            mem::take(&mut self.next_discontinuity) && self.next_seq > self.first_seq;
         self.open = open;
     }
 
@@ -662,7 +669,8 @@ impl Segmenter {
         let mut open = Open::starting(parts);
         open.start = Some(decode);
         open.program_date_time = Some(pdt.unwrap_or(now));
-        open.discontinuity = mem::take(&mut self.next_discontinuity) && self.next_seq > 0;
+        open.discontinuity =
+            mem::take(&mut self.next_discontinuity) && self.next_seq > self.first_seq;
         self.open = open;
     }
 
@@ -710,7 +718,7 @@ impl Segmenter {
             }
         };
         open.program_date_time = Some(now);
-        open.discontinuity = self.next_seq > 0;
+        open.discontinuity = self.next_seq > self.first_seq;
         self.next_discontinuity = false;
         self.open = open;
     }
@@ -864,6 +872,27 @@ mod tests {
             .flatten()
             .copied()
             .collect()
+    }
+
+    #[test]
+    fn numbering_starts_at_first_seq_and_the_first_segment_is_no_discontinuity() {
+        let mut src = Source::new(900_000, 50);
+        let stream = src.frames(400);
+        let mut s = Segmenter::new(SegmenterConfig {
+            first_seq: 1_796_000_000,
+            ..SegmenterConfig::default()
+        });
+        feed(&mut s, &stream, 64, at(0));
+        let segs = all(&s);
+        assert!(segs.len() >= 2);
+        assert_eq!(segs[0].seq, 1_796_000_000);
+        assert_eq!(segs[1].seq, 1_796_000_001);
+        assert!(segs.iter().all(|g| !g.discontinuity));
+        let playlist = s.playlist(|n| format!("{n}.ts")).unwrap();
+        assert!(
+            playlist.contains("#EXT-X-MEDIA-SEQUENCE:1796000000\n"),
+            "{playlist}"
+        );
     }
 
     #[test]
@@ -1179,6 +1208,7 @@ mod tests {
         let mut s = Segmenter::new(SegmenterConfig {
             segment_duration: Duration::from_secs(4),
             window: 5,
+            first_seq: 0,
         });
         feed(&mut s, &Source::new(0, 50).frames(25 * 80), 10, at(0));
         let last = s.latest_seq().unwrap();
@@ -1199,6 +1229,7 @@ mod tests {
         let mut s = Segmenter::new(SegmenterConfig {
             segment_duration: Duration::from_secs(4),
             window: 1,
+            first_seq: 0,
         });
         // 48-frame GOPs: target 6 s, so 3 × 6 s needs ceil(18 / 4) = 5 segments.
         feed(&mut s, &Source::new(0, 48).frames(25 * 80), 10, at(0));
