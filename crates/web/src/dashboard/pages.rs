@@ -82,6 +82,8 @@ pub async fn overview(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let mut ctx = base(&req, &state, "overview", "Overview")?;
+    // The chart's history fills from the first overview on.
+    crate::api::history::ensure_started(&state);
     let (counts, sources, guides) = state
         .store
         .run(|c| {
