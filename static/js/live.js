@@ -66,8 +66,8 @@ document.addEventListener('DOMContentLoaded', () => {
       el('span', { class: 'dot ' + (/run|play|live/i.test(phase) ? 'dot-ok' : 'dot-warn') }),
       el('span', { class: 'stream-title' }, name || s.stream_id),
       el('span', { class: 'badge' }, phase),
-      el('span', { class: 'badge badge-accent', title: 'MPEG-TS players (VLC, Kodi, IPTV apps)', dataset: { tsViewers: String(kinds.ts) } }, kinds.ts + ' TS'),
-      el('span', { class: 'badge badge-accent', title: 'HLS players (browsers, Apple TV, phones)', dataset: { hlsViewers: String(kinds.hls) } }, kinds.hls + ' HLS'),
+      el('span', { class: 'badge' + (kinds.ts ? ' badge-accent' : ''), title: 'MPEG-TS players (VLC, Kodi, IPTV apps)', dataset: { tsViewers: String(kinds.ts) } }, kinds.ts + ' TS'),
+      el('span', { class: 'badge' + (kinds.hls ? ' badge-accent' : ''), title: 'HLS players (browsers, Apple TV, phones)', dataset: { hlsViewers: String(kinds.hls) } }, kinds.hls + ' HLS'),
       el('span', { class: 'stream-buttons' }, playBtn, stopBtn));
     const link = s.link || null;
     const last = (s.recent_switches || []).slice(-1)[0];

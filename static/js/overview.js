@@ -127,6 +127,7 @@ document.addEventListener('DOMContentLoaded', () => {
   // Viewers (left axis) and egress in bits/s (right axis) over the last hour.
   // Gaps are samples the multiplexer did not answer.
   let chart = null;
+  let windowEnd = Date.now() / 1000; // the newest sample's time
   const chartBox = $('[data-traffic-chart]');
   function css(name, fallback) {
     return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback;
@@ -138,7 +139,8 @@ document.addEventListener('DOMContentLoaded', () => {
       width: Math.max(280, chartBox.clientWidth),
       height: 240,
       cursor: { drag: { x: false, y: false } },
-      scales: { x: { time: true }, viewers: { range: (u, min, max) => [0, Math.max(4, Math.ceil(max * 1.2))] }, egress: { range: (u, min, max) => [0, Math.max(1e6, max * 1.2)] } },
+      // Always the last hour, however few samples there are yet.
+      scales: { x: { time: true, range: () => [windowEnd - 3600, windowEnd] }, viewers: { range: (u, min, max) => [0, Math.max(4, Math.ceil(max * 1.2))] }, egress: { range: (u, min, max) => [0, Math.max(1e6, max * 1.2)] } },
       series: [
         { value: (u, v) => (v === null ? '–' : new Date(v * 1000).toLocaleTimeString()) },
         { label: 'Viewers', scale: 'viewers', stroke: css('--accent', '#4f46e5'), width: 2, fill: 'rgba(99, 102, 241, .12)', value: (u, v) => (v === null ? '–' : String(v)), paths: window.uPlot.paths.stepped({ align: 1 }) },
@@ -156,6 +158,7 @@ document.addEventListener('DOMContentLoaded', () => {
     const samples = (h && Array.isArray(h.samples)) ? h.samples : [];
     $('[data-traffic-empty]').hidden = samples.length > 1;
     if (!window.uPlot) return;
+    windowEnd = samples.length ? samples[samples.length - 1].t : Date.now() / 1000;
     const data = [
       samples.map((p) => p.t),
       samples.map((p) => (p.viewers === null || p.viewers === undefined ? null : p.viewers)),
