@@ -140,7 +140,7 @@ document.addEventListener('DOMContentLoaded', () => {
       height: 240,
       cursor: { drag: { x: false, y: false } },
       // Always the last hour, however few samples there are yet.
-      scales: { x: { time: true, range: () => [windowEnd - 3600, windowEnd] }, viewers: { range: (u, min, max) => [0, Math.max(4, Math.ceil(max * 1.2))] }, egress: { range: (u, min, max) => [0, Math.max(1e6, max * 1.2)] } },
+      scales: { x: { time: true, range: () => [windowEnd - 3600, windowEnd] }, viewers: { range: (u, min, max) => [0, Math.max(4, Math.ceil((max || 0) * 1.2))] }, egress: { range: (u, min, max) => [0, Math.max(1e6, (max || 0) * 1.2)] } },
       series: [
         { value: (u, v) => (v === null ? '–' : new Date(v * 1000).toLocaleTimeString()) },
         { label: 'Viewers', scale: 'viewers', stroke: css('--accent', '#4f46e5'), width: 2, fill: 'rgba(99, 102, 241, .12)', value: (u, v) => (v === null ? '–' : String(v)), paths: window.uPlot.paths.stepped({ align: 1 }) },
