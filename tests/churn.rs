@@ -407,7 +407,7 @@ async fn garbage(t: &Target, p: &Plan, g: Garbage) -> Result<(), String> {
             Some(404),
         ),
         Garbage::Hls => (
-            get(&format!("/live/{USER}/{PASS}/{stream_id}.m3u8")),
+            get(&format!("/live/{USER}/{PASS}/987654321.m3u8")),
             Some(404),
         ),
         Garbage::BadContentId => (

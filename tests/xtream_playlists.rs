@@ -552,12 +552,15 @@ async fn get_php_forms_types_outputs_and_post() {
         "m3u_plus and ts are the defaults"
     );
 
-    for (query, status) in [
-        ("output=hls", 404),
-        ("output=m3u8", 404),
-        ("output=flv", 400),
-        ("type=xspf", 400),
-    ] {
+    for output in ["hls", "m3u8"] {
+        let r = get(&app, &format!("/get.php?{}&output={output}", admin_creds())).await;
+        assert_eq!(r.status, 200, "{output}: {}", r.text());
+        assert_eq!(
+            r.text().matches(".m3u8\n").count(),
+            by_get.text().matches(".ts\n").count()
+        );
+    }
+    for (query, status) in [("output=flv", 400), ("type=xspf", 400)] {
         let r = get(&app, &format!("/get.php?{}&{query}", admin_creds())).await;
         assert_eq!(r.status, status, "{query}: {}", r.text());
         assert!(

@@ -40,6 +40,8 @@ pub struct Settings {
     pub server: ServerSettings,
     /// The internal multiplexer listener and its streaming policy.
     pub mux: MuxSettings,
+    /// HLS output, cut by the multiplexer from each channel's shared stream.
+    pub hls: HlsSettings,
     /// The AceStream engine acextream talks to.
     pub engine: EngineSettings,
     /// Where the SQLite database lives.
@@ -159,6 +161,33 @@ impl Default for MuxSettings {
             instant_start_bytes: 2 * 1024 * 1024,
             stop_timeout: Duration::from_secs(3),
             stat_interval: Duration::from_secs(3),
+        }
+    }
+}
+
+/// HLS output: segments cut from the hub every TS viewer shares.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct HlsSettings {
+    /// Offer `.m3u8` at all (`allowed_output_formats`, `get.php?output=m3u8`).
+    pub enabled: bool,
+    /// Shortest segment: a segment is cut at the first keyframe after this long.
+    #[serde(with = "humantime_serde")]
+    pub segment_duration: Duration,
+    /// Segments listed in a live playlist (raised to cover 3 target durations).
+    pub window: usize,
+    /// An HLS viewer that fetched nothing for this long has left.
+    #[serde(with = "humantime_serde")]
+    pub viewer_timeout: Duration,
+}
+
+impl Default for HlsSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            segment_duration: Duration::from_secs(4),
+            window: 8,
+            viewer_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -469,6 +498,17 @@ impl Settings {
         }
         if self.mux.max_client_lag_bytes < 188 * 64 {
             return bad("mux.max_client_lag_bytes", "must be at least 12032 bytes");
+        }
+        if self.hls.segment_duration < Duration::from_secs(1)
+            || self.hls.segment_duration > Duration::from_secs(30)
+        {
+            return bad("hls.segment_duration", "must be between 1s and 30s");
+        }
+        if !(3..=100).contains(&self.hls.window) {
+            return bad("hls.window", "must be between 3 and 100 segments");
+        }
+        if self.hls.viewer_timeout < Duration::from_secs(5) {
+            return bad("hls.viewer_timeout", "must be at least 5s");
         }
         if self.admin.username.trim().is_empty() {
             return bad("admin.username", "must not be empty");

@@ -100,7 +100,7 @@ impl Application {
         state.logs = logs;
         state.provenance = Arc::new(provenance);
         let web = acextream_web::server(state, public_listener)?;
-        let mux = Mux::new(settings.mux.clone(), engines.clone());
+        let mux = Mux::new(settings.mux.clone(), settings.hls.clone(), engines.clone());
         let health_checks = CancellationToken::new();
         tokio::spawn(engines.run_health_checks(health_checks.clone()));
         mux.on_link_events(crate::link_health::record(store));

@@ -5,7 +5,7 @@ use std::path::Path;
 use anyhow::Context as _;
 use serde::Deserialize;
 
-use crate::content::{Content, ContentSpec};
+use crate::content::{Content, ContentSpec, Video};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -30,8 +30,9 @@ pub fn load_catalogue(path: &Path) -> anyhow::Result<Vec<Content>> {
     parse_catalogue(&text).with_context(|| format!("in {}", path.display()))
 }
 
-/// Four demo channels, the same as `demo-catalogue.toml`: ids derived from the
-/// names, different bitrates and start-up delays, all well-behaved.
+/// Six demo channels, the same as `demo-catalogue.toml`: ids derived from the
+/// names, different bitrates and start-up delays, all well-behaved; four carry
+/// the synthetic stream, the last two the decodable test cards.
 pub fn demo_catalogue() -> Vec<Content> {
     use std::time::Duration;
     vec![
@@ -45,6 +46,12 @@ pub fn demo_catalogue() -> Vec<Content> {
         Content::new("Demo Music")
             .with_bitrate(1_000_000)
             .with_startup_delay(Duration::from_millis(800)),
+        Content::new("Test Card HD (H.264)")
+            .with_video(Video::H264)
+            .with_startup_delay(Duration::from_millis(1000)),
+        Content::new("Test Card MPEG-2")
+            .with_video(Video::Mpeg2)
+            .with_startup_delay(Duration::from_millis(1000)),
     ]
 }
 
@@ -80,6 +87,43 @@ mod tests {
                 for_secs: 3.0
             }
         );
+    }
+
+    #[test]
+    fn video_parses_and_real_video_brings_its_bitrate() {
+        let text = r#"
+            [[content]]
+            name = "Plain"
+
+            [[content]]
+            name = "Card"
+            video = "h264"
+            bitrate_kbps = 9000
+
+            [[content]]
+            name = "Old card"
+            video = "mpeg2"
+        "#;
+        let c = parse_catalogue(text).unwrap();
+        assert_eq!(c[0].video, Video::Synthetic);
+        assert_eq!(c[1].video, Video::H264);
+        assert_eq!(c[2].video, Video::Mpeg2);
+        // The files' own rates (~790 and ~300 kbit/s), not the 9000 asked for.
+        assert!(
+            (700_000..900_000).contains(&c[1].bitrate_bps),
+            "{}",
+            c[1].bitrate_bps
+        );
+        assert!(
+            (250_000..350_000).contains(&c[2].bitrate_bps),
+            "{}",
+            c[2].bitrate_bps
+        );
+        assert!(parse_catalogue("[[content]]\nname = \"X\"\nvideo = \"vp9\"\n").is_err());
+        // Synthetic is the default and is left out when written back.
+        let v = serde_json::to_value(&c[0]).unwrap();
+        assert!(v.get("video").is_none());
+        assert_eq!(serde_json::to_value(&c[1]).unwrap()["video"], "h264");
     }
 
     #[test]

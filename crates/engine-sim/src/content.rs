@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::ts::test_card;
+
 /// A misbehaviour of one content, as real engines show under P2P trouble.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -55,6 +57,27 @@ pub enum Fault {
     },
 }
 
+/// What a content's playback body carries.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Video {
+    /// Generated packets whose payload is a sequence number: checkable with
+    /// [`TsChecker`](crate::ts::TsChecker), not decodable.
+    #[default]
+    Synthetic,
+    /// The embedded H.264 + AAC test card (640x360, 25 fps, 12.8 s), looped as a
+    /// live channel that players decode.
+    H264,
+    /// The embedded MPEG-2 + MP2 test card (320x180, 25 fps, 6 s), looped.
+    Mpeg2,
+}
+
+impl Video {
+    fn is_synthetic(&self) -> bool {
+        *self == Video::Synthetic
+    }
+}
+
 /// One live channel the simulated engine can play.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "ContentSpec", into = "ContentSpec")]
@@ -66,12 +89,15 @@ pub struct Content {
     pub infohash: String,
     /// Display name; also names the single media file.
     pub name: String,
-    /// Stream bitrate in bits per second, TS overhead included.
+    /// Stream bitrate in bits per second, TS overhead included. For real video,
+    /// the file's own average (pacing follows the file's clock).
     pub bitrate_bps: u64,
     /// How long the playback body holds its headers while the engine "pre-buffers".
     pub startup_delay: Duration,
     /// Behaviour of this content.
     pub fault: Fault,
+    /// What the stream carries.
+    pub video: Video,
 }
 
 impl Fault {
@@ -108,6 +134,7 @@ impl Content {
             bitrate_bps: 4_000_000,
             startup_delay: Duration::ZERO,
             fault: Fault::None,
+            video: Video::Synthetic,
         }
     }
 
@@ -126,6 +153,16 @@ impl Content {
     /// Builder-style: sets the fault.
     pub fn with_fault(mut self, fault: Fault) -> Self {
         self.fault = fault;
+        self
+    }
+
+    /// Builder-style: sets what the stream carries; real video brings its file's
+    /// bitrate.
+    pub fn with_video(mut self, video: Video) -> Self {
+        self.video = video;
+        if let Ok(Some(card)) = test_card(video) {
+            self.bitrate_bps = card.bitrate_bps();
+        }
         self
     }
 
@@ -177,6 +214,10 @@ pub struct ContentSpec {
     /// Behaviour (default none).
     #[serde(default)]
     pub fault: Fault,
+    /// `"synthetic"` (default), `"h264"` or `"mpeg2"`; real video ignores the
+    /// bitrate given here and uses its file's.
+    #[serde(default, skip_serializing_if = "Video::is_synthetic")]
+    pub video: Video,
 }
 
 impl TryFrom<ContentSpec> for Content {
@@ -202,6 +243,10 @@ impl TryFrom<ContentSpec> for Content {
         }
         c.startup_delay = Duration::from_millis(s.startup_delay_ms);
         c.fault = s.fault;
+        if let Some(card) = test_card(s.video)? {
+            c.bitrate_bps = card.bitrate_bps();
+        }
+        c.video = s.video;
         Ok(c)
     }
 }
@@ -216,6 +261,7 @@ impl From<Content> for ContentSpec {
             bitrate_bps: Some(c.bitrate_bps),
             startup_delay_ms: u64::try_from(c.startup_delay.as_millis()).unwrap_or(u64::MAX),
             fault: c.fault,
+            video: c.video,
         }
     }
 }

@@ -1,17 +1,33 @@
 //! A catalogue entry while the simulator runs: its current fault (changeable at
 //! runtime) and its live position, the clock every reader of it shares.
+//!
+//! The stream is a function of the packet position (every reader of a content
+//! sees the same bytes at the same position) and each position has a stream time,
+//! counted from the moment the content went live: the synthetic stream's packets
+//! come evenly at the bitrate, a real video's as its file's PCRs say.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
+use bytes::BytesMut;
+
 use crate::content::{Content, Fault};
-use crate::ts::PACKET_SIZE;
+use crate::ts::{PACKET_SIZE, VideoLoop, cycle_ceil, cycle_floor, test_card, write_packets};
 
 /// Locks a std mutex, ignoring poisoning: every critical section in this crate is
 /// a few field updates that leave the data consistent even if a panic interrupts.
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// What a content's packets are made of.
+#[derive(Debug)]
+enum Stream {
+    /// The sequence-numbered stream of `ts`, at this many packets per second.
+    Synthetic { packets_per_sec: f64 },
+    /// An embedded file, looped.
+    Video(&'static VideoLoop),
 }
 
 /// One content of the running catalogue.
@@ -28,11 +44,27 @@ pub(crate) struct LiveContent {
     live_since: Instant,
     /// Sessions created for it so far (the first one is number 0).
     sessions: AtomicU64,
+    stream: Stream,
+    /// The content's tag, written into every synthetic data packet.
+    tag: u32,
 }
 
 impl LiveContent {
     pub fn new(content: Content) -> Self {
+        let synthetic = Stream::Synthetic {
+            packets_per_sec: content.bitrate_bps as f64 / (8 * PACKET_SIZE) as f64,
+        };
+        let stream = match test_card(content.video) {
+            Ok(Some(card)) => Stream::Video(card),
+            Ok(None) => synthetic,
+            Err(e) => {
+                tracing::error!(content = %content.name, "{e}; playing the synthetic stream");
+                synthetic
+            }
+        };
         Self {
+            stream,
+            tag: content.tag(),
             fault: Mutex::new(content.fault.clone()),
             content,
             fault_version: AtomicU64::new(0),
@@ -61,15 +93,46 @@ impl LiveContent {
         self.fault_version.fetch_add(1, Ordering::AcqRel);
     }
 
-    /// Stream packets per second at the content's bitrate.
-    pub fn packets_per_sec(&self) -> f64 {
-        self.content.bitrate_bps as f64 / (8 * PACKET_SIZE) as f64
+    /// Packets whose stream time is before `secs`: where a reader paced to that
+    /// stream time has got to.
+    pub fn pos_at(&self, secs: f64) -> u64 {
+        match &self.stream {
+            Stream::Synthetic { packets_per_sec } => (secs.max(0.0) * packets_per_sec) as u64,
+            Stream::Video(card) => card.pos_at(secs),
+        }
     }
 
-    /// Index of the packet being "broadcast" at `now`.
-    pub fn live_pos(&self, now: Instant) -> u64 {
-        (now.saturating_duration_since(self.live_since).as_secs_f64() * self.packets_per_sec())
-            as u64
+    /// Stream time of packet `p`, in seconds.
+    pub fn secs_at(&self, p: u64) -> f64 {
+        match &self.stream {
+            Stream::Synthetic { packets_per_sec } => p as f64 / packets_per_sec,
+            Stream::Video(card) => card.secs_at(p),
+        }
+    }
+
+    /// The last place a reader may start at, at or before `p`: a PAT (before a
+    /// keyframe, for real video).
+    pub fn join_floor(&self, p: u64) -> u64 {
+        match &self.stream {
+            Stream::Synthetic { .. } => cycle_floor(p),
+            Stream::Video(card) => card.join_floor(p),
+        }
+    }
+
+    /// The first place a reader may start at, at or after `p`.
+    pub fn join_ceil(&self, p: u64) -> u64 {
+        match &self.stream {
+            Stream::Synthetic { .. } => cycle_ceil(p),
+            Stream::Video(card) => card.join_ceil(p),
+        }
+    }
+
+    /// Appends packets `from..to` of the live stream to `out`.
+    pub fn write_packets(&self, out: &mut BytesMut, from: u64, to: u64) {
+        match &self.stream {
+            Stream::Synthetic { .. } => write_packets(out, from, to, self.tag),
+            Stream::Video(card) => card.write_packets(out, from, to),
+        }
     }
 
     /// Seconds since the content went live.

@@ -1,11 +1,13 @@
 //! One reader of a playback body: it walks the content's live stream from a
-//! cycle start, hands it out in random, packet-unaligned chunks, paced at the
-//! bitrate after an initial burst, and plays the content's faults.
+//! place to join (a PAT), hands it out in random, packet-unaligned chunks, paced
+//! at the stream's rate after an initial burst, and plays the content's faults.
 //!
-//! Pacing: the reader may have sent up to `target(now) = base_pos + (now -
-//! base_time) * packets_per_sec * factor` packets; it starts `burst` behind the
-//! live position, so the first `burst` of stream is available at once. A reader
-//! whose client reads slowly falls behind and catches up later: it never skips.
+//! Pacing: the reader may have sent every packet whose stream time is before
+//! `target(now) = base_secs + (now - base_time) * factor` (see
+//! [`LiveContent::pos_at`](crate::live::LiveContent::pos_at)); it starts `burst`
+//! behind the live position, so the first `burst` of stream is available at
+//! once. A reader whose client reads slowly falls behind and catches up later: it
+//! never skips.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,7 +19,7 @@ use tokio::sync::watch;
 
 use crate::content::Fault;
 use crate::session::{ReaderSlot, Session};
-use crate::ts::{PACKET_SIZE, cycle_ceil, cycle_floor, write_packets};
+use crate::ts::PACKET_SIZE;
 
 /// Largest chunk handed out: 32 KiB, what a real engine's writes look like.
 const MAX_CHUNK: usize = 32 * 1024;
@@ -33,14 +35,14 @@ pub(crate) struct Reader {
     kick_rx: watch::Receiver<u64>,
     generation: u64,
     unpaced: bool,
-    pps: f64,
     /// Next packet to generate.
     pos: u64,
     /// Generated, not yet handed out; always ends at a packet boundary.
     buf: BytesMut,
     next_chunk: usize,
     max_chunk: usize,
-    base_pos: f64,
+    /// Stream time the pacing counts from, at `base_time`.
+    base_secs: f64,
     base_time: Instant,
     factor: f64,
     fault: Fault,
@@ -49,8 +51,6 @@ pub(crate) struct Reader {
     /// a runtime fault change reached it.
     fault_t0: Instant,
     stall_done: bool,
-    /// The content's tag, written into every data packet.
-    tag: u32,
     rng: StdRng,
 }
 
@@ -61,9 +61,7 @@ impl Reader {
         let session: &Arc<Session> = &slot.session;
         let content = &session.content;
         let now = Instant::now();
-        let live = content.live_pos(now);
-        let pps = content.packets_per_sec();
-        let burst_packets = (burst.as_secs_f64() * pps) as u64;
+        let live_secs = content.live_secs(now);
         // Aim for about ten chunks a second at low bitrates, so a slow channel
         // still arrives in pieces rather than one write every few seconds.
         let per_tenth = (content.content.bitrate_bps / 80) as usize;
@@ -79,20 +77,18 @@ impl Reader {
             kick_rx: session.kick_signal().1,
             generation,
             unpaced,
-            pps,
             // A real engine starts a reader at a random access point: a PAT.
-            pos: cycle_floor(live.saturating_sub(burst_packets)),
+            pos: content.join_floor(content.pos_at(live_secs - burst.as_secs_f64())),
             buf: BytesMut::new(),
             next_chunk,
             max_chunk,
-            base_pos: live as f64,
+            base_secs: live_secs,
             base_time: now,
             factor: 1.0,
             fault: Fault::None,
             fault_version: content.fault_version(),
             fault_t0: now,
             stall_done: false,
-            tag: content.content.tag(),
             rng,
             slot,
         };
@@ -155,14 +151,17 @@ impl Reader {
             };
             if avail > 0 {
                 let n = avail.min(need);
-                write_packets(&mut self.buf, self.pos, self.pos + n, self.tag);
+                let content = &self.slot.session.content;
+                content.write_packets(&mut self.buf, self.pos, self.pos + n);
                 self.pos += n;
                 continue;
             }
             // Sleep until the whole chunk is due (fewer wake-ups), but not so
             // long that a stop or fault goes unnoticed.
-            let missing = (self.pos + need) as f64 - self.target(now);
-            let wait = Duration::from_secs_f64((missing / (self.pps * self.factor)).max(0.001));
+            let due = self.slot.session.content.secs_at(self.pos + need - 1);
+            let missing = due - self.target(now);
+            let wait =
+                Duration::try_from_secs_f64((missing / self.factor).max(0.001)).unwrap_or(MAX_NAP);
             self.nap(wait.min(MAX_NAP)).await;
         }
     }
@@ -174,14 +173,15 @@ impl Reader {
         chunk
     }
 
+    /// The stream time the pacing has reached at `now`.
     fn target(&self, now: Instant) -> f64 {
-        self.base_pos
-            + now.saturating_duration_since(self.base_time).as_secs_f64() * self.pps * self.factor
+        self.base_secs + now.saturating_duration_since(self.base_time).as_secs_f64() * self.factor
     }
 
     /// Whole packets the pacing allows now.
     fn available(&self, now: Instant) -> u64 {
-        (self.target(now) - self.pos as f64).max(0.0) as u64
+        let content = &self.slot.session.content;
+        content.pos_at(self.target(now)).saturating_sub(self.pos)
     }
 
     /// A new fault: restart the pacing clock where the reader is, so a change of
@@ -195,8 +195,8 @@ impl Reader {
             fault
         };
         let was_silent = matches!(self.fault, Fault::Silent | Fault::Offline);
-        self.base_pos = if was_silent {
-            self.pos as f64
+        self.base_secs = if was_silent {
+            self.slot.session.content.secs_at(self.pos)
         } else {
             self.target(now)
         };
@@ -220,9 +220,11 @@ impl Reader {
             self.nap(until.saturating_duration_since(Instant::now()).min(MAX_NAP))
                 .await;
         }
-        let skipped = (for_secs.max(0.0) * self.pps * self.factor) as u64;
-        self.pos = cycle_ceil(self.pos + skipped.max(1));
-        self.base_pos = self.pos as f64;
+        let content = &self.slot.session.content;
+        let resume = content.secs_at(self.pos) + for_secs.max(0.0) * self.factor;
+        self.pos = content.join_ceil(content.pos_at(resume).max(self.pos + 1));
+        // Paced from where the live stream is now: the join comes when it is due.
+        self.base_secs = resume;
         self.base_time = Instant::now();
     }
 

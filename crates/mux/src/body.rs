@@ -22,6 +22,17 @@ pub fn full(bytes: impl Into<Bytes>) -> Body {
     Full::new(bytes.into()).boxed()
 }
 
+/// A body of several shared pieces (an HLS segment's slices of the ring), sent
+/// as they are: no piece is copied.
+pub fn parts(parts: Vec<Bytes>) -> Body {
+    let frames = futures_util::stream::iter(
+        parts
+            .into_iter()
+            .map(|b| Ok::<_, Infallible>(Frame::data(b))),
+    );
+    StreamBody::new(frames).boxed()
+}
+
 /// A viewer's endless stream; ends when the channel ends. Dropping the body (the
 /// player went away) drops the viewer, which leaves the hub at once.
 pub fn stream(viewer: Viewer) -> Body {

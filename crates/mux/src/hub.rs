@@ -13,12 +13,14 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use acextream_core::engine::{EngineClient, EngineSession, EngineStat};
+use acextream_core::settings::HlsSettings;
 use acextream_core::sources::StreamRef;
 use bytes::Bytes;
 use serde::Serialize;
 use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 
+use crate::hls_channel::HlsChannel;
 use crate::links::{HubKey, Shown};
 use crate::metrics::SwitchReason;
 use crate::ring::{Cursor, Read, Ring};
@@ -94,6 +96,9 @@ pub struct ViewerMeta {
     pub ip: String,
     /// The player's User-Agent.
     pub user_agent: String,
+    /// A reader of our own (the HLS segmenter), not a player: it keeps the channel
+    /// open but is not listed or counted as a TS viewer.
+    pub internal: bool,
 }
 
 /// A viewer's live counters (read by status, written by its body stream).
@@ -184,6 +189,8 @@ pub struct Hub {
     pub cancel: CancellationToken,
     /// Bytes sent to all viewers (shared with the mux's metrics).
     bytes_out: Arc<AtomicU64>,
+    /// The HLS output, created by the first HLS request.
+    hls: Mutex<Option<Arc<HlsChannel>>>,
 }
 
 impl Hub {
@@ -217,7 +224,25 @@ impl Hub {
             viewers_changed: Notify::new(),
             cancel,
             bytes_out,
+            hls: Mutex::new(None),
         }
+    }
+
+    /// The HLS output of this channel, created on first use.
+    pub(crate) fn hls(&self, settings: &HlsSettings) -> Arc<HlsChannel> {
+        let mut hls = self.hls.lock().unwrap_or_else(|p| p.into_inner());
+        hls.get_or_insert_with(|| Arc::new(HlsChannel::new(settings.clone())))
+            .clone()
+    }
+
+    /// The HLS output, if any HLS viewer ever asked for it.
+    pub fn hls_output(&self) -> Option<Arc<HlsChannel>> {
+        self.hls.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Bytes sent to viewers (TS and HLS), shared with the mux's metrics.
+    pub(crate) fn bytes_out(&self) -> &AtomicU64 {
+        &self.bytes_out
     }
 
     /// Locks the state; a poisoned lock (a panic elsewhere) still yields the data,
@@ -322,9 +347,23 @@ impl Hub {
         ended
     }
 
-    /// Number of viewers.
+    /// Number of readers, the HLS segmenter included (what keeps the hub open).
     pub fn viewer_count(&self) -> usize {
         self.lock().viewers.len()
+    }
+
+    /// Number of TS viewers (players with an open stream).
+    pub fn ts_viewer_count(&self) -> usize {
+        self.lock()
+            .viewers
+            .values()
+            .filter(|v| !v.meta.internal)
+            .count()
+    }
+
+    /// Number of HLS viewers (players that polled within `hls.viewer_timeout`).
+    pub fn hls_viewer_count(&self) -> usize {
+        self.hls_output().map_or(0, |h| h.viewer_count())
     }
 
     /// Adds a viewer at the instant-start position; fails when the hub is over.
@@ -374,6 +413,11 @@ impl Viewer {
     /// The hub this viewer watches.
     pub fn hub(&self) -> &Arc<Hub> {
         &self.hub
+    }
+
+    /// Times this viewer fell behind and was moved forward.
+    pub fn skips(&self) -> u64 {
+        self.info.skips.load(Ordering::Relaxed)
     }
 
     /// Waits until the channel has produced its first bytes, or failed.

@@ -12,6 +12,8 @@ pub mod events;
 mod failover;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod hls;
+pub mod hls_channel;
 pub mod hub;
 pub mod links;
 pub mod metrics;
@@ -29,20 +31,44 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use acextream_core::engine::pool::EnginePool;
-use acextream_core::settings::MuxSettings;
+use acextream_core::settings::{HlsSettings, MuxSettings};
 use acextream_core::sources::StreamRef;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::events::LinkEvents;
+use crate::hls_channel::Readiness;
 use crate::hub::{Hub, StartError, Viewer, ViewerMeta};
 use crate::links::{ChannelRequest, HubKey};
 use crate::metrics::Metrics;
 use crate::ring::Ring;
 
+/// A live media playlist and what the master playlist says about it.
+#[derive(Debug, Clone)]
+pub struct HlsPlaylist {
+    /// The media playlist; segment URIs are `<seq>.ts`.
+    pub text: String,
+    /// RFC 6381 codecs, when known.
+    pub codecs: Option<String>,
+    /// Peak bits per second, when measured.
+    pub bandwidth: Option<u64>,
+}
+
+/// Why a channel has no HLS playlist.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum HlsError {
+    /// The channel did not start (the same statuses as a TS viewer gets).
+    #[error("{0}")]
+    Start(StartError),
+    /// Its codecs cannot be played as HLS (→ 415).
+    #[error("{0}")]
+    Unsupported(String),
+}
+
 /// The multiplexer: the registry of live channels and what they share.
 pub struct Mux {
     settings: Arc<MuxSettings>,
+    hls: HlsSettings,
     pool: Arc<EnginePool>,
     /// For direct http(s) links.
     direct: reqwest::Client,
@@ -63,7 +89,7 @@ pub struct Mux {
 
 impl Mux {
     /// A multiplexer placing channels on the engines of `pool`.
-    pub fn new(settings: MuxSettings, pool: Arc<EnginePool>) -> Arc<Self> {
+    pub fn new(settings: MuxSettings, hls: HlsSettings, pool: Arc<EnginePool>) -> Arc<Self> {
         // Direct links are remote streams: connect in bounded time, read forever.
         let direct = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
@@ -73,6 +99,7 @@ impl Mux {
             .unwrap_or_default();
         Arc::new(Self {
             settings: Arc::new(settings),
+            hls,
             pool,
             direct,
             hubs: Mutex::new(HashMap::new()),
@@ -128,6 +155,66 @@ impl Mux {
             "viewer joined"
         );
         Ok(viewer)
+    }
+
+    /// The live HLS playlist of the channel `request` names, for HLS session
+    /// `session`: starts the channel and its segmenter when cold, and waits (at
+    /// most `mux.response_timeout`) for the first complete segment.
+    pub async fn hls_playlist(
+        self: &Arc<Self>,
+        request: ChannelRequest,
+        session: &str,
+        meta: ViewerMeta,
+    ) -> Result<HlsPlaylist, HlsError> {
+        let (hub, hls) = loop {
+            let hub = self.hub_for(&request);
+            let hls = hub.hls(&self.hls);
+            hls.touch(session, &meta);
+            match hls.ensure_running(&hub) {
+                Ok(()) => break (hub, hls),
+                Err(StartError::Ended) => self.remove(&hub),
+                Err(e) => return Err(HlsError::Start(e)),
+            }
+        };
+        let ready = tokio::time::timeout(self.settings.response_timeout, hls.wait_ready()).await;
+        if !matches!(ready, Ok(Readiness::Ready | Readiness::Pending)) {
+            hls.forget(session);
+        }
+        match ready {
+            Err(_) => Err(HlsError::Start(StartError::Timeout)),
+            Ok(Readiness::Pending) | Ok(Readiness::Ready) => {
+                let (codecs, bandwidth) = hls.stream_info();
+                let text = hls.playlist().ok_or(HlsError::Start(StartError::Timeout))?;
+                tracing::debug!(stream = %hub.label(), "HLS playlist served");
+                Ok(HlsPlaylist {
+                    text,
+                    codecs,
+                    bandwidth,
+                })
+            }
+            Ok(Readiness::Unsupported(reason)) => Err(HlsError::Unsupported(reason)),
+            Ok(Readiness::Failed(e)) => Err(HlsError::Start(e)),
+        }
+    }
+
+    /// Segment `seq` of the live channel `hub`, fetched by HLS session `session`.
+    /// `None` when the channel has no HLS output or the segment is not (or no
+    /// longer) held.
+    pub fn hls_segment(
+        &self,
+        hub: &Hub,
+        seq: u64,
+        session: &str,
+        meta: &ViewerMeta,
+    ) -> Option<hls::segmenter::Segment> {
+        let hls = hub.hls_output()?;
+        hls.touch(session, meta);
+        hls.segment(seq, session, hub.bytes_out())
+    }
+
+    /// The HLS settings in force.
+    pub fn hls_settings(&self) -> &HlsSettings {
+        &self.hls
     }
 
     fn hub_for(self: &Arc<Self>, request: &ChannelRequest) -> Arc<Hub> {

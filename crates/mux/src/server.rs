@@ -6,6 +6,16 @@
 //!   channel's status
 //! - `GET /ace/streams` — every channel's status, and the engines'
 //! - `DELETE /ace/streams?id=…|infohash=…|url=…|channel=N` — stop a channel now
+//! - `GET /ace/hls/index.m3u8?<as getstream>&session=S` — the channel's live HLS
+//!   media playlist (segment URIs `<seq>.ts`), starting it when cold; headers
+//!   `x-acextream-codecs` and `x-acextream-bandwidth` feed the master playlist;
+//!   415 with the reason when its codecs cannot be HLS
+//! - `GET /ace/hls/segment?channel=N|id=…|infohash=…|url=…&seq=K&session=S` — one
+//!   segment of a live channel (404 when not held); never starts a channel
+//!
+//! HLS requests carry the player's identity in the same `x-acextream-user` /
+//! `x-forwarded-for` / `user-agent` headers as a stream; `session` is the public
+//! side's id for one HLS viewer (the mux counts viewers by it).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -25,7 +35,7 @@ use tokio::net::TcpListener;
 use crate::body::{self, Body};
 use crate::hub::{Hub, ViewerMeta};
 use crate::links::{ChannelRequest, HubKey};
-use crate::{Mux, status};
+use crate::{HlsError, Mux, status};
 
 /// How long a client may take to send its request headers.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -99,9 +109,10 @@ async fn route(
         (Method::GET, "/ace/status") => status_route(&mux, &query),
         (Method::GET, "/ace/streams") => json_response(StatusCode::OK, &streams_json(&mux)),
         (Method::DELETE, "/ace/streams") => stop_route(&mux, &query),
-        (_, "/ace/getstream" | "/ace/status" | "/ace/streams") => {
-            text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
-        }
+        (Method::GET, "/ace/hls/index.m3u8") => hls_playlist(&mux, peer, &req, query).await,
+        (Method::GET, "/ace/hls/segment") => hls_segment(&mux, peer, &req, query),
+        (_, "/ace/getstream" | "/ace/status" | "/ace/streams" | "/ace/hls/index.m3u8")
+        | (_, "/ace/hls/segment") => text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed"),
         _ => text(StatusCode::NOT_FOUND, "not found"),
     };
     Ok(response)
@@ -147,13 +158,7 @@ async fn getstream(
             .body(body::empty())
             .unwrap_or_default();
     }
-    let meta = ViewerMeta {
-        user: header_str(req, "x-acextream-user").unwrap_or_else(|| "-".into()),
-        ip: header_str(req, "x-forwarded-for")
-            .and_then(|v| v.split(',').next().map(|s| s.trim().to_owned()))
-            .unwrap_or_else(|| peer.ip().to_string()),
-        user_agent: header_str(req, "user-agent").unwrap_or_default(),
-    };
+    let meta = viewer_meta(req, peer);
     match mux.watch(request, meta).await {
         Ok(viewer) => stream_headers(Response::builder())
             .body(body::stream(viewer))
@@ -162,6 +167,103 @@ async fn getstream(
             let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_GATEWAY);
             text(status, &e.to_string())
         }
+    }
+}
+
+/// Who is asking, from the headers the public side sets.
+fn viewer_meta(req: &Request<Incoming>, peer: SocketAddr) -> ViewerMeta {
+    ViewerMeta {
+        user: header_str(req, "x-acextream-user").unwrap_or_else(|| "-".into()),
+        ip: header_str(req, "x-forwarded-for")
+            .and_then(|v| v.split(',').next().map(|s| s.trim().to_owned()))
+            .unwrap_or_else(|| peer.ip().to_string()),
+        user_agent: header_str(req, "user-agent").unwrap_or_default(),
+        internal: false,
+    }
+}
+
+/// Takes the HLS session id out of the query (the reason for a 400 when missing).
+fn take_session(query: &mut Vec<(String, String)>) -> Result<String, &'static str> {
+    let at = query.iter().position(|(k, _)| k == "session");
+    match at.map(|i| query.remove(i).1) {
+        Some(s) if !s.is_empty() && s.len() <= 64 => Ok(s),
+        _ => Err("session must be given (1-64 characters)"),
+    }
+}
+
+async fn hls_playlist(
+    mux: &Arc<Mux>,
+    peer: SocketAddr,
+    req: &Request<Incoming>,
+    mut query: Vec<(String, String)>,
+) -> Response<Body> {
+    let session = match take_session(&mut query) {
+        Ok(s) => s,
+        Err(msg) => return text(StatusCode::BAD_REQUEST, msg),
+    };
+    let request = match ChannelRequest::parse(&query) {
+        Ok(r) => r,
+        Err(msg) => return text(StatusCode::BAD_REQUEST, &msg),
+    };
+    match mux
+        .hls_playlist(request, &session, viewer_meta(req, peer))
+        .await
+    {
+        Ok(p) => {
+            let mut b = Response::builder()
+                .status(StatusCode::OK)
+                .header(header::CONTENT_TYPE, "application/vnd.apple.mpegurl")
+                .header(header::CACHE_CONTROL, "no-cache");
+            if let Some(c) = &p.codecs {
+                b = b.header("x-acextream-codecs", c.as_str());
+            }
+            if let Some(bw) = p.bandwidth {
+                b = b.header("x-acextream-bandwidth", bw);
+            }
+            b.body(body::full(p.text)).unwrap_or_default()
+        }
+        Err(HlsError::Unsupported(reason)) => text(StatusCode::UNSUPPORTED_MEDIA_TYPE, &reason),
+        Err(HlsError::Start(e)) => {
+            let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_GATEWAY);
+            text(status, &e.to_string())
+        }
+    }
+}
+
+fn hls_segment(
+    mux: &Mux,
+    peer: SocketAddr,
+    req: &Request<Incoming>,
+    mut query: Vec<(String, String)>,
+) -> Response<Body> {
+    let session = match take_session(&mut query) {
+        Ok(s) => s,
+        Err(msg) => return text(StatusCode::BAD_REQUEST, msg),
+    };
+    let seq = match query.iter().position(|(k, _)| k == "seq") {
+        Some(i) => match query.remove(i).1.parse::<u64>() {
+            Ok(n) => n,
+            Err(_) => return text(StatusCode::BAD_REQUEST, "seq must be a segment number"),
+        },
+        None => return text(StatusCode::BAD_REQUEST, "seq must be given"),
+    };
+    let hub = match find_hub(mux, &query) {
+        Ok(Some(hub)) => hub,
+        Ok(None) => return text(StatusCode::NOT_FOUND, "the channel is not live"),
+        Err(msg) => return text(StatusCode::BAD_REQUEST, &msg),
+    };
+    match mux.hls_segment(&hub, seq, &session, &viewer_meta(req, peer)) {
+        Some(segment) => Response::builder()
+            .status(StatusCode::OK)
+            .header(header::CONTENT_TYPE, "video/mp2t")
+            .header(header::CONTENT_LENGTH, segment.len)
+            .header(header::CACHE_CONTROL, "private, max-age=3600")
+            .body(body::parts(segment.parts))
+            .unwrap_or_default(),
+        None => text(
+            StatusCode::NOT_FOUND,
+            "no such segment (expired or not yet cut)",
+        ),
     }
 }
 

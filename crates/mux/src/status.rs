@@ -7,14 +7,19 @@ use std::sync::atomic::Ordering;
 use acextream_core::engine::EngineStat;
 use serde::Serialize;
 
+use crate::hls_channel::HlsStatus;
 use crate::hub::{CurrentLink, Hub, Phase, SwitchRecord};
 use crate::links::{HubKey, kind_of, value_of};
 
 /// One live channel.
 #[derive(Debug, Serialize)]
 pub struct StreamStatus {
-    /// Number of viewers.
+    /// Number of viewers, TS and HLS.
     pub clients: usize,
+    /// Players with an open MPEG-TS stream.
+    pub ts_viewers: usize,
+    /// HLS players that polled within `hls.viewer_timeout`.
+    pub hls_viewers: usize,
     /// The content id or infohash (or URL) playing now — the link asked for
     /// before the first bytes.
     pub stream_id: String,
@@ -46,8 +51,10 @@ pub struct StreamStatus {
     pub reopens: u32,
     /// The engine's last statistics.
     pub engine: Option<EngineStat>,
-    /// Every viewer.
+    /// Every TS viewer.
     pub viewers: Vec<ViewerStatus>,
+    /// The HLS output, once an HLS player asked for it.
+    pub hls: Option<HlsStatus>,
 }
 
 /// One viewer.
@@ -71,11 +78,14 @@ pub struct ViewerStatus {
 
 /// The status of one hub.
 pub fn of(hub: &Hub) -> StreamStatus {
+    let hls = hub.hls_output().map(|h| h.status());
+    let hls_viewers = hls.as_ref().map_or(0, |h| h.viewers.len());
     let st = hub.lock();
     let head = st.ring.head();
     let mut viewers: Vec<ViewerStatus> = st
         .viewers
         .values()
+        .filter(|v| !v.meta.internal)
         .map(|v| ViewerStatus {
             user: v.meta.user.clone(),
             ip: v.meta.ip.clone(),
@@ -93,7 +103,9 @@ pub fn of(hub: &Hub) -> StreamStatus {
         None => (value_of(&hub.links[0]), kind_of(&hub.links[0])),
     };
     StreamStatus {
-        clients: st.viewers.len(),
+        clients: viewers.len() + hls_viewers,
+        ts_viewers: viewers.len(),
+        hls_viewers,
         stream_id,
         kind,
         channel_id: match hub.key {
@@ -115,6 +127,7 @@ pub fn of(hub: &Hub) -> StreamStatus {
         reopens: st.reopens,
         engine: st.stat.clone(),
         viewers,
+        hls,
     }
 }
 

@@ -72,7 +72,7 @@ async fn setup(
         ..MuxSettings::default()
     };
     tweak(&mut settings);
-    let mux = Mux::new(settings, engine);
+    let mux = Mux::new(settings, Default::default(), engine);
     let request = ChannelRequest::parse(&[("id".to_owned(), ch.content_id.clone())]).unwrap();
     (sim, mux, request)
 }

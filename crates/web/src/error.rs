@@ -32,6 +32,12 @@ pub enum ApiError {
     /// The upstream failed.
     #[error("{0}")]
     BadGateway(String),
+    /// The upstream did not answer in time (504).
+    #[error("{0}")]
+    Timeout(String),
+    /// The content cannot be served in the asked format (415, with the reason).
+    #[error("{0}")]
+    Unsupported(String),
     /// The login brake holds for this address; retry after this many seconds.
     #[error("too many failed logins from this address; try again in {0} s")]
     TooManyAttempts(u64),
@@ -52,6 +58,8 @@ impl ApiError {
             ApiError::Conflict(_) => "conflict",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::BadGateway(_) => "bad_gateway",
+            ApiError::Timeout(_) => "timeout",
+            ApiError::Unsupported(_) => "unsupported_format",
             ApiError::TooManyAttempts(_) => "too_many_attempts",
             ApiError::Internal(_) => "internal",
         }
@@ -92,6 +100,8 @@ impl ResponseError for ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
+            ApiError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            ApiError::Unsupported(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -14,6 +14,7 @@ pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod health;
+pub mod hls;
 pub mod mux_api;
 pub mod net;
 pub mod play;
@@ -32,6 +33,7 @@ pub use state::AppState;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/health").route(web::get().to(health::health)))
         .configure(proxy::config)
+        .configure(hls::config)
         .configure(api::metrics::config)
         .configure(dashboard::config)
         .service(

@@ -54,3 +54,19 @@ fn link_param(stream: &StreamRef) -> (String, String) {
         StreamRef::Direct { url } => ("url".to_owned(), url.clone()),
     }
 }
+
+/// The channel a mux query plays, as the connection registry names it
+/// (`channel:7`, or the first link `id:…`), so a TS stream and an HLS viewer of
+/// one channel from one address are recognised as one connection.
+pub fn channel_key(query: &[(String, String)]) -> String {
+    query
+        .iter()
+        .find(|(k, _)| k == "channel")
+        .or_else(|| {
+            query
+                .iter()
+                .find(|(k, _)| matches!(k.as_str(), "id" | "infohash" | "url"))
+        })
+        .map(|(k, v)| format!("{k}:{}", v.to_ascii_lowercase()))
+        .unwrap_or_default()
+}

@@ -33,7 +33,45 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(getstream))
             .route(web::head().to(getstream)),
     )
-    .service(web::resource("/ace/status").route(web::get().to(status)));
+    .service(web::resource("/ace/status").route(web::get().to(status)))
+    .service(web::resource("/ace/manifest.m3u8").route(web::get().to(manifest)));
+}
+
+/// `/ace/manifest.m3u8?id=…|infohash=…`: the engine's (and acexy's) HLS path, with
+/// the same authentication rules as `/ace/getstream`. A link of a catalogue
+/// channel plays that channel (its hub, its backups).
+async fn manifest(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let query = query_pairs(&req);
+    let user = stream_user(&req, &state, &query).await?;
+    let named: Vec<&(String, String)> = query
+        .iter()
+        .filter(|(k, _)| matches!(k.as_str(), "id" | "infohash"))
+        .collect();
+    let [(kind, value)] = named.as_slice() else {
+        return Err(ApiError::BadRequest(
+            "give exactly one of id= or infohash= (40 hexadecimal digits)".into(),
+        ));
+    };
+    let value = value.trim().to_ascii_lowercase();
+    if value.len() != 40 || !value.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(ApiError::BadRequest(format!(
+            "{kind} must be 40 hexadecimal digits"
+        )));
+    }
+    let key = if kind == "id" {
+        ContentKey::ContentId(value.clone())
+    } else {
+        ContentKey::Infohash(value.clone())
+    };
+    let target = match crate::play::channel_of(&state, StreamRef::Ace { key }).await? {
+        Some(channel) => crate::hls::ticket::Target::Channel(channel),
+        None => crate::hls::ticket::Target::Link(kind.clone(), value),
+    };
+    let viewer = crate::hls::Viewer {
+        user: user.as_ref(),
+        label: "-",
+    };
+    crate::hls::master(&state, &req, viewer, target).await
 }
 
 /// The client of the stream hop (hyper, not reqwest, for its buffer controls).
@@ -63,12 +101,17 @@ fn query_pairs(req: &HttpRequest) -> Vec<(String, String)> {
         .collect()
 }
 
-async fn getstream(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let query = query_pairs(&req);
-    let ip = client_ip(&req, state.settings.server.trust_forwarded_headers);
-    let user = match player_credentials(&query, req.headers()) {
+/// The account behind a stream request's credentials: required when
+/// `server.ace_proxy_auth` is on, else optional (anonymous viewers hold no slot).
+async fn stream_user(
+    req: &HttpRequest,
+    state: &AppState,
+    query: &[(String, String)],
+) -> Result<Option<acextream_core::store::users::User>, ApiError> {
+    let ip = client_ip(req, state.settings.server.trust_forwarded_headers);
+    Ok(match player_credentials(query, req.headers()) {
         Some((u, p)) => {
-            match crate::auth::braked_login(&state, &state.player_brake, &ip, &u, &p).await? {
+            match crate::auth::braked_login(state, &state.player_brake, &ip, &u, &p).await? {
                 Login::Active(user) => Some(user),
                 _ if state.settings.server.ace_proxy_auth => return Err(ApiError::Unauthorized),
                 _ => None,
@@ -76,7 +119,13 @@ async fn getstream(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
         }
         None if state.settings.server.ace_proxy_auth => return Err(ApiError::Unauthorized),
         None => None,
-    };
+    })
+}
+
+async fn getstream(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let query = query_pairs(&req);
+    let ip = client_ip(&req, state.settings.server.trust_forwarded_headers);
+    let user = stream_user(&req, &state, &query).await?;
     let params: Vec<(String, String)> = query
         .into_iter()
         .filter(|(k, _)| !CREDENTIAL_PARAMS.contains(&k.as_str()))
@@ -87,7 +136,12 @@ async fn getstream(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
         Some(u) if req.method() != actix_web::http::Method::HEAD => Some(
             state
                 .connections
-                .acquire(&u.username, u.max_connections, &ip)
+                .acquire(
+                    &u.username,
+                    u.max_connections,
+                    &ip,
+                    &crate::play::channel_key(&params),
+                )
                 .map_err(|e| ApiError::Forbidden(e.to_string()))?,
         ),
         _ => None,
@@ -146,24 +200,10 @@ pub async fn forward_stream(
         .map_err(|e| ApiError::Internal(e.into()))?;
     url.query_pairs_mut().extend_pairs(params);
     let head = req.method() == actix_web::http::Method::HEAD;
-    let user_agent = req
-        .headers()
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let ip = client_ip(req, state.settings.server.trust_forwarded_headers);
-    let upstream = http::Request::builder()
-        .method(if head {
-            http::Method::HEAD
-        } else {
-            http::Method::GET
-        })
-        .uri(url.as_str())
-        .header("x-acextream-user", sanitize_header(user))
-        .header("x-forwarded-for", sanitize_header(&ip))
-        .header(http::header::USER_AGENT, sanitize_header(user_agent))
-        .body(Empty::<Bytes>::new())
-        .map_err(|e| ApiError::Internal(e.into()))?;
+    let mut upstream = mux_request(state, req, url.as_str(), user)?;
+    if head {
+        *upstream.method_mut() = http::Method::HEAD;
+    }
     let resp = state.stream_client.request(upstream).await.map_err(|e| {
         tracing::warn!(error = %e, "multiplexer unreachable");
         ApiError::BadGateway("stream service unavailable".into())
@@ -192,6 +232,29 @@ pub async fn forward_stream(
         Some(guard) => out.streaming(guarded(body, guard)),
         None => out.streaming(body),
     })
+}
+
+/// A GET to the multiplexer carrying the viewer's identity (user, address, agent).
+pub fn mux_request(
+    state: &AppState,
+    req: &HttpRequest,
+    url: &str,
+    user: &str,
+) -> Result<http::Request<Empty<Bytes>>, ApiError> {
+    let user_agent = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let ip = client_ip(req, state.settings.server.trust_forwarded_headers);
+    http::Request::builder()
+        .method(http::Method::GET)
+        .uri(url)
+        .header("x-acextream-user", sanitize_header(user))
+        .header("x-forwarded-for", sanitize_header(&ip))
+        .header(http::header::USER_AGENT, sanitize_header(user_agent))
+        .body(Empty::<Bytes>::new())
+        .map_err(|e| ApiError::Internal(e.into()))
 }
 
 /// Header values from the outside may hold anything; keep what a header can carry.

@@ -47,6 +47,8 @@ pub struct AppState {
     pub sessions: crate::session::Sessions,
     /// The dashboard's templates, parsed once at start-up.
     pub pages: crate::dashboard::Pages,
+    /// Signs the tickets in HLS URLs (a fresh key per process).
+    pub hls_key: crate::hls::ticket::TicketKey,
 }
 
 impl AppState {
@@ -83,6 +85,9 @@ impl AppState {
             base: (*settings).clone(),
             env_keys: acextream_core::runtime_settings::env_keys(std::env::vars()),
         });
+        let connections = Arc::new(crate::xtream::connections::Connections::new(
+            settings.hls.viewer_timeout,
+        ));
         Ok(Self {
             accounts: Accounts::new(store.clone()),
             settings,
@@ -93,7 +98,7 @@ impl AppState {
             stream_client: crate::proxy::stream_client(),
             catalogue,
             jobs,
-            connections: Arc::default(),
+            connections,
             logs: Arc::default(),
             brake: crate::brake::LoginBrake::new(crate::brake::ADMIN),
             player_brake: crate::brake::LoginBrake::new(crate::brake::PLAYER),
@@ -101,6 +106,7 @@ impl AppState {
             provenance,
             sessions: crate::session::Sessions::default(),
             pages: crate::dashboard::Pages::default(),
+            hls_key: Default::default(),
         })
     }
 }

@@ -16,7 +16,6 @@ use crate::body::{Resp, full, m3u8, mpeg_ts, text};
 use crate::content::Fault;
 use crate::live::LiveContent;
 use crate::server::Inner;
-use crate::ts::{cycle_floor, write_packets};
 
 /// Segment length in seconds: short, so a test sees new segments quickly.
 const SEGMENT_SECS: f64 = 2.0;
@@ -70,17 +69,17 @@ pub(crate) fn segment(inner: &Arc<Inner>, ih: &str, sid: &str, file: &str) -> Re
         _ => return text(StatusCode::NOT_FOUND, "no such segment"),
     };
     let mut buf = BytesMut::new();
-    write_packets(
+    content.write_packets(
         &mut buf,
         segment_start(content, n),
         segment_start(content, n + 1),
-        content.content.tag(),
     );
     session.add_bytes(buf.len());
     mpeg_ts(full(buf.freeze()))
 }
 
-/// First packet of segment `n`: a cycle start, so every segment opens with a PAT.
+/// First packet of segment `n`: a place to join, so every segment opens with a
+/// PAT (and, for real video, a keyframe).
 fn segment_start(content: &LiveContent, n: u64) -> u64 {
-    cycle_floor((n as f64 * SEGMENT_SECS * content.packets_per_sec()) as u64)
+    content.join_floor(content.pos_at(n as f64 * SEGMENT_SECS))
 }

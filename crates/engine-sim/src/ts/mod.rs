@@ -1,9 +1,10 @@
 //! The simulator's MPEG-TS stream: its packet layout, a cheap generator and a checker
-//! that tests and the bench use to prove a client got a contiguous run.
+//! that tests and the bench use to prove a client got a contiguous run; and, for
+//! real-video contents, the looped test cards and a checker of real streams.
 //!
-//! Layout of one content's live stream, by packet index `p` counted from the moment
-//! the content went live: packets come in cycles of [`CYCLE`] packets, a PAT, a PMT,
-//! then [`DATA_PER_CYCLE`] data packets on [`VIDEO_PID`]. The first data packet of a
+//! Layout of a synthetic content's live stream, by packet index `p` counted from
+//! the moment the content went live: packets come in cycles of [`CYCLE`] packets, a
+//! PAT, a PMT, then [`DATA_PER_CYCLE`] data packets on [`VIDEO_PID`]. The first data packet of a
 //! cycle carries the random-access indicator (a keyframe), so every cycle start is a
 //! place a reader may join. Everything in a packet (sequence number, continuity
 //! counter) is a pure function of `p`, so every reader sees identical bytes for the
@@ -11,10 +12,15 @@
 
 mod checker;
 mod crc;
+mod fields;
 mod generator;
+mod looped;
+mod media;
 
 pub use checker::TsChecker;
 pub use generator::{packet, write_packets};
+pub(crate) use looped::{VideoLoop, test_card};
+pub use media::MediaChecker;
 
 /// Size of one transport stream packet.
 pub const PACKET_SIZE: usize = 188;

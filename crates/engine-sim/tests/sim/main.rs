@@ -13,3 +13,4 @@ mod playback;
 mod policies;
 mod restart;
 mod server_api;
+mod video;

@@ -165,6 +165,7 @@ async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRes
     if let Ok(all) = &streams {
         let list = all["streams"].as_array().cloned().unwrap_or_default();
         let viewers: u64 = list.iter().filter_map(|s| s["clients"].as_u64()).sum();
+        let sum = |k: &str| -> u64 { list.iter().filter_map(|s| s[k].as_u64()).sum() };
         let m = &all["metrics"];
         let n = |k: &str| m[k].as_u64().unwrap_or(0);
         out.family(
@@ -173,8 +174,24 @@ async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRes
             "Live channels (one engine session each).",
         )
         .sample("acextream_streams", &[], list.len());
-        out.family("acextream_viewers", "gauge", "Players watching now.")
-            .sample("acextream_viewers", &[], viewers);
+        out.family(
+            "acextream_viewers",
+            "gauge",
+            "Players watching now (TS and HLS).",
+        )
+        .sample("acextream_viewers", &[], viewers);
+        out.family(
+            "acextream_ts_viewers",
+            "gauge",
+            "Players with an open MPEG-TS stream.",
+        )
+        .sample("acextream_ts_viewers", &[], sum("ts_viewers"));
+        out.family(
+            "acextream_hls_viewers",
+            "gauge",
+            "HLS players that polled within hls.viewer_timeout.",
+        )
+        .sample("acextream_hls_viewers", &[], sum("hls_viewers"));
         for (name, key, help) in [
             (
                 "acextream_bytes_out_total",

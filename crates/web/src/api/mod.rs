@@ -8,6 +8,7 @@ pub mod links;
 pub mod logs;
 pub mod metrics;
 pub mod now_playing;
+pub mod player;
 pub mod settings;
 pub mod sources;
 pub mod stats;
@@ -28,5 +29,6 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .configure(stats::config)
         .configure(history::config)
         .configure(now_playing::config)
+        .configure(player::config)
         .service(web::resource("/health").route(web::get().to(crate::health::health)));
 }

@@ -35,6 +35,8 @@ pub struct PlaylistLinks<'a> {
     pub username: &'a str,
     /// The password, as the player sent it.
     pub password: &'a str,
+    /// The stream URLs' extension: `ts`, or `m3u8` for HLS (`output=m3u8|hls`).
+    pub ext: &'a str,
 }
 
 /// Bytes per channel reserved up front: an `#EXTINF` line with its attributes and
@@ -78,7 +80,11 @@ pub fn write_playlist(
                 );
             }
         }
-        let _ = writeln!(out, "{}/live/{user}/{pass}/{}.ts", links.origin, channel.id);
+        let _ = writeln!(
+            out,
+            "{}/live/{user}/{pass}/{}.{}",
+            links.origin, channel.id, links.ext
+        );
     }
     out
 }
@@ -163,6 +169,7 @@ mod tests {
     }
 
     const LINKS: PlaylistLinks<'static> = PlaylistLinks {
+        ext: "ts",
         origin: "http://tv.example.org:58055",
         username: "u",
         password: "p!é",

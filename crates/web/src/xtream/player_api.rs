@@ -70,6 +70,7 @@ pub fn login(req: &HttpRequest, state: &AppState, user: &User, password: &str) -
         timezone: &state.settings.server.timezone,
         tz: &tz,
         exp_date_null: state.settings.xtream.exp_date_null,
+        hls: state.settings.hls.enabled,
     };
     rows::login_payload(
         user,

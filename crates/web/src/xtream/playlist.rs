@@ -20,7 +20,7 @@ pub async fn get_php(
     let params = XtreamParams::from_request(&req, &body[..body.len().min(MAX_FORM_BYTES)]);
     super::authorize(&state, &params).await?;
     let kind = playlist_kind(params.get("type"))?;
-    check_output(params.get("output"))?;
+    let ext = output_ext(params.get("output"), state.settings.hls.enabled)?;
     let origin = BaseUrl::of(&req, &state.settings).origin();
     // Echo the credentials as the player sent them: it matches its own URLs to them.
     let username = params.get("username").unwrap_or_default().to_owned();
@@ -35,6 +35,7 @@ pub async fn get_php(
                 origin: &origin,
                 username: &username,
                 password: &password,
+                ext,
             };
             Ok(write_playlist(kind, links, &list))
         })
@@ -61,22 +62,23 @@ fn playlist_kind(value: Option<&str>) -> Result<PlaylistKind, ApiError> {
     }
 }
 
-/// `output`: MPEG-TS (`ts`, or `mpegts` as some apps spell it) when absent or empty.
-/// HLS is a known format this server does not serve yet (`allowed_output_formats`
-/// lists only `ts`), hence 404 rather than 400.
-fn check_output(value: Option<&str>) -> Result<(), ApiError> {
+/// `output`: MPEG-TS (`ts`, or `mpegts` as some apps spell it) when absent or
+/// empty; `m3u8` or `hls` lists the channels' `.m3u8` (HLS) URLs — a known format
+/// that is a 404 when `hls.enabled` is off, hence not a 400.
+fn output_ext(value: Option<&str>, hls: bool) -> Result<&'static str, ApiError> {
     match value
         .map(str::trim)
         .unwrap_or("")
         .to_ascii_lowercase()
         .as_str()
     {
-        "" | "ts" | "mpegts" => Ok(()),
+        "" | "ts" | "mpegts" => Ok("ts"),
+        "m3u8" | "hls" if hls => Ok("m3u8"),
         "m3u8" | "hls" => Err(ApiError::NotFound(
-            "HLS output is not available: use output=ts".into(),
+            "HLS output is turned off on this server: use output=ts".into(),
         )),
         other => Err(ApiError::BadRequest(format!(
-            "unknown output {other:?}: use output=ts"
+            "unknown output {other:?}: use output=ts or output=m3u8"
         ))),
     }
 }
@@ -94,19 +96,17 @@ mod tests {
             playlist_kind(Some("xspf")),
             Err(ApiError::BadRequest(_))
         ));
-        assert!(check_output(None).is_ok());
-        assert!(check_output(Some("TS")).is_ok());
-        assert!(check_output(Some("mpegts")).is_ok());
+        assert_eq!(output_ext(None, true).unwrap(), "ts");
+        assert_eq!(output_ext(Some("TS"), true).unwrap(), "ts");
+        assert_eq!(output_ext(Some("mpegts"), true).unwrap(), "ts");
+        assert_eq!(output_ext(Some("hls"), true).unwrap(), "m3u8");
+        assert_eq!(output_ext(Some("m3u8"), true).unwrap(), "m3u8");
         assert!(matches!(
-            check_output(Some("hls")),
+            output_ext(Some("m3u8"), false),
             Err(ApiError::NotFound(_))
         ));
         assert!(matches!(
-            check_output(Some("m3u8")),
-            Err(ApiError::NotFound(_))
-        ));
-        assert!(matches!(
-            check_output(Some("rtmp")),
+            output_ext(Some("rtmp"), true),
             Err(ApiError::BadRequest(_))
         ));
     }

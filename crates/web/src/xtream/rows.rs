@@ -28,6 +28,8 @@ pub struct ServerView<'a> {
     pub tz: &'a jiff::tz::TimeZone,
     /// Send `exp_date: null` for never-expiring accounts.
     pub exp_date_null: bool,
+    /// Whether `.m3u8` (HLS) is offered besides `.ts`.
+    pub hls: bool,
 }
 
 /// `YYYY-MM-DD HH:MM:SS` wall clock in `tz`.
@@ -68,7 +70,7 @@ pub fn login_payload(user: &User, password: &str, active: usize, view: &ServerVi
             "active_cons": active.to_string(),
             "created_at": user.created_at.to_string(),
             "max_connections": max.to_string(),
-            "allowed_output_formats": ["ts"],
+            "allowed_output_formats": if view.hls { json!(["m3u8", "ts"]) } else { json!(["ts"]) },
         },
         "server_info": {
             "url": view.base.host,

@@ -15,11 +15,12 @@ use super::creds::XtreamParams;
 use acextream_core::accounts::RESERVED_SEGMENTS;
 
 use crate::error::ApiError;
+use crate::hls::ticket::Target;
 use crate::net::client_ip;
 use crate::proxy::forward_stream;
 use crate::state::AppState;
 
-/// `/live/{user}/{password}/{id}.ts` (also `.m3u8`, 404 until HLS exists).
+/// `/live/{user}/{password}/{id}.ts`, and `.m3u8` for HLS (see [`crate::hls`]).
 pub async fn live(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -67,14 +68,8 @@ async fn serve(
         ip,
     );
     let user = super::authorize(state, &params).await?;
-    match ext {
-        "ts" => {}
-        "m3u8" => {
-            return Err(ApiError::NotFound(
-                "HLS is not available on this server: use the .ts URL".into(),
-            ));
-        }
-        _ => return Err(ApiError::NotFound(format!("unknown stream format .{ext}"))),
+    if !matches!(ext, "ts" | "m3u8") {
+        return Err(ApiError::NotFound(format!("unknown stream format .{ext}")));
     }
     let id: i64 = id
         .parse()
@@ -87,6 +82,13 @@ async fn serve(
     if !channel.enabled || !channel.active {
         return Err(ApiError::NotFound("no such channel".into()));
     }
+    if ext == "m3u8" {
+        let viewer = crate::hls::Viewer {
+            user: Some(&user),
+            label: "-",
+        };
+        return crate::hls::master(state, req, viewer, Target::Channel(channel.id)).await;
+    }
     let query = crate::play::channel_query(state, channel.id, None).await?;
     let head = req.method() == Method::HEAD;
     let guard = if head {
@@ -96,7 +98,12 @@ async fn serve(
         Some(
             state
                 .connections
-                .acquire(&user.username, user.max_connections, &ip)
+                .acquire(
+                    &user.username,
+                    user.max_connections,
+                    &ip,
+                    &crate::play::channel_key(&query),
+                )
                 .map_err(|e| ApiError::Forbidden(e.to_string()))?,
         )
     };
