@@ -211,17 +211,20 @@
       hls.on(Hls.Events.ERROR, (event, data) => {
         if (this.hls !== hls || !data || !data.fatal) return;
         const details = String(data.details || '');
+        // hls.js says why in `reason` or its error's message (URLs cut short).
+        const why = String(data.reason || (data.error && data.error.message) || '').replace(/https?:\/\/\S+/g, '…').slice(0, 200);
+        const said = details + (why ? ': ' + why : '');
+        const code = data.response && data.response.code;
         if (/codec|incompatible/i.test(details)) {
           this.fail('Your browser cannot decode this channel',
-            "Your browser cannot decode this channel's codecs (" + details + ').');
+            "Your browser cannot decode this channel's codecs (" + said + ').');
         } else if (data.type === Hls.ErrorTypes.MEDIA_ERROR && mediaRecoveries < 1) {
           mediaRecoveries++;
           hls.recoverMediaError();
-        } else if (data.type === Hls.ErrorTypes.NETWORK_ERROR) {
-          const code = data.response && data.response.code;
-          this.fail('The stream stopped', 'The server stopped sending the channel (' + details + (code ? ', HTTP ' + code : '') + ').');
+        } else if (data.type === Hls.ErrorTypes.NETWORK_ERROR && /load/i.test(details)) {
+          this.fail('The stream stopped', 'The server stopped sending the channel (' + said + (code ? ', HTTP ' + code : '') + ').');
         } else {
-          this.fail('Playback failed', 'The player gave up: ' + details + '.');
+          this.fail('Playback failed', 'The player could not follow the stream (' + said + ').');
         }
       });
       hls.on(Hls.Events.MANIFEST_PARSED, () => this.play());

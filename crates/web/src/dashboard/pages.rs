@@ -44,6 +44,8 @@ fn base(
     ctx.insert("v", &*state.pages.version);
     ctx.insert("origin", &BaseUrl::of(req, &state.settings).origin());
     ctx.insert("version", env!("CARGO_PKG_VERSION"));
+    // Stream URLs shown for copying (channel list, player) then need credentials.
+    ctx.insert("proxy_auth", &state.settings.server.ace_proxy_auth);
     Ok(ctx)
 }
 
@@ -278,7 +280,6 @@ pub async fn channels(
     );
     ctx.insert("sel_category", &q.category_id.parse::<i64>().ok());
     ctx.insert("sel_source", &q.source_id.parse::<i64>().ok());
-    ctx.insert("proxy_auth", &state.settings.server.ace_proxy_auth);
     ok(&state, "channels.html", &ctx)
 }
 
