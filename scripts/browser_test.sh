@@ -313,6 +313,7 @@ await step('the live page counts the HLS viewer', async () => {
 await step('closing the player stops it', async () => {
   const after = [];
   const seen = (r) => { if (r.url().includes('/hls/')) after.push(r.url()); };
+  if (!(await page.isVisible('[data-player-dialog][open]'))) throw new Error('no player open (it did not play)');
   await page.click('[data-player-dialog] [data-close]');
   await page.waitForSelector('[data-player-dialog]:not([open])', { state: 'attached' });
   page.on('request', seen);
