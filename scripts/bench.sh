@@ -13,7 +13,10 @@
 # (50 channels × 10 clients), stall (1 × 100, 10 % of clients stop reading),
 # unpaced (1 × 20, simulator sending as fast as clients read), failover (10
 # channels × 10 clients whose first link goes silent a quarter into the run: the
-# viewer-visible gap at the switch to the backup link).
+# viewer-visible gap at the switch to the backup link), hls200 (200 HLS viewers of
+# one real-video H.264 channel through /live/{user}/{pass}/{id}.m3u8, joining
+# staggered over the first segment's duration; the simulator plays that channel from
+# a second catalogue whose content has `video = "h264"`).
 #
 # Every run gets a freshly started daemon (so its idle RSS is a true baseline) with
 # ACEXTREAM_MUX__IDLE_GRACE=2s (instead of the 10 s default, to keep the matrix
@@ -26,7 +29,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
 DURATION=${BENCH_DURATION:-20}
-RUNS=${BENCH_RUNS:-"c1x1 c1x100 c1x500 c1x1000 c50x10 stall unpaced failover"}
+RUNS=${BENCH_RUNS:-"c1x1 c1x100 c1x500 c1x1000 c50x10 stall unpaced failover hls200"}
 OUT=${BENCH_OUT:-$ROOT/BENCHMARKS.md}
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 BIN=$TARGET_DIR/release
@@ -38,6 +41,14 @@ STARTUP_DELAY_MS=500
 # The failover run's stall timeout: the switch can come no sooner after the silence.
 FAILOVER_STALL_S=2
 PASSWORD=bench-$RANDOM$RANDOM
+# The HLS run's viewers log in as an account of their own, unlimited
+# (max_connections 0): the run measures HLS, not the connection limit.
+HLS_USER=hlsbench
+HLS_PASSWORD=hls-$RANDOM$RANDOM
+# After the HLS viewers stop, how long to wait before counting engine stops: HLS
+# viewers hold no connection, so the daemon notices they left only after its HLS
+# idle time, then the grace.
+HLS_SETTLE_S=10
 
 command -v python3 >/dev/null || { echo "bench.sh: python3 is required" >&2; exit 1; }
 
@@ -114,10 +125,15 @@ for b in acextream acestream-sim acextream-bench; do
 done
 
 # --- the simulated engine: 50 channels at 4 Mbit/s, 500 ms start-up ---------------
+# catalogue.toml plays every MPEG-TS run. catalogue-hls.toml is the same plus one
+# real-video H.264 channel (`video = "h264"`, ContentSpec in crates/engine-sim/src/
+# content.rs) for the HLS run, kept apart so a simulator that does not know the
+# field fails that run alone.
 CATALOGUE=$WORK/catalogue.toml
-python3 - "$CATALOGUE" "$STARTUP_DELAY_MS" "$DURATION" <<'EOF'
-import hashlib, sys
-path, delay, duration = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+CATALOGUE_HLS=$WORK/catalogue-hls.toml
+python3 - "$CATALOGUE" "$STARTUP_DELAY_MS" "$DURATION" "$CATALOGUE_HLS" <<'EOF'
+import hashlib, shutil, sys
+path, delay, duration, hls_path = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
 def content(f, name, tag, extra=""):
     cid = hashlib.sha1(f"acextream-bench-content-{tag}".encode()).hexdigest()
     ih = hashlib.sha1(f"acextream-bench-infohash-{tag}".encode()).hexdigest()
@@ -131,8 +147,14 @@ with open(path, "w") as f:
         content(f, f"Failing {i:02}", f"failing-{i}",
                 f'fault = {{ kind = "silent_after", at_secs = {duration / 4:.1f} }}\n')
         content(f, f"Backup {i:02}", f"backup-{i}")
+shutil.copyfile(path, hls_path)
+with open(hls_path, "a") as f:
+    # The HLS run's channel: real H.264 video, so the daemon's segmenter cuts real
+    # key frames.
+    content(f, "HLS H264", "hls-h264", 'video = "h264"\n')
 EOF
 mapfile -t ALL_IDS < <(awk -F'"' '/^content_id/ {print $2}' "$CATALOGUE")
+HLS_ID=$(awk -F'"' '/^content_id/ {id=$2} END {print id}' "$CATALOGUE_HLS")
 IDS=("${ALL_IDS[@]:0:50}")
 # Pairs (failing, backup) of the failover run.
 FAILING_IDS=()
@@ -145,18 +167,21 @@ done
 SIM_PORT=""
 SIM_MODE=""
 start_sim() {
-    # start_sim paced|unpaced: (re)starts the simulator in that mode.
+    # start_sim paced|unpaced|hls: (re)starts the simulator in that mode (hls: paced,
+    # with the H.264 channel's catalogue). Fails if it does not come up.
     local mode=$1
     [ "$SIM_MODE" = "$mode" ] && return 0
     stop_pid "$SIM_PID"
     SIM_PID=""
+    SIM_MODE=""
     SIM_PORT=$(free_port)
-    local extra=()
+    local extra=() catalogue=$CATALOGUE
     [ "$mode" = unpaced ] && extra=(--unpaced)
+    [ "$mode" = hls ] && catalogue=$CATALOGUE_HLS
     RUST_LOG=warn "$BIN/acestream-sim" --host 127.0.0.1 --port "$SIM_PORT" \
-        --catalogue "$CATALOGUE" "${extra[@]}" >"$WORK/sim.log" 2>&1 &
+        --catalogue "$catalogue" "${extra[@]}" >"$WORK/sim.log" 2>&1 &
     SIM_PID=$!
-    wait_http "http://127.0.0.1:$SIM_PORT/sim/state" || { tail -20 "$WORK/sim.log" >&2; exit 1; }
+    wait_http "http://127.0.0.1:$SIM_PORT/sim/state" || { tail -20 "$WORK/sim.log" >&2; return 1; }
     SIM_MODE=$mode
 }
 
@@ -204,7 +229,7 @@ EOF
 run_one() {
     # run_one NAME DESCRIPTION CHANNELS CLIENTS STALL_FRACTION paced|unpaced
     local name=$1 desc=$2 channels=$3 clients=$4 stall=$5 mode=$6
-    start_sim "$mode"
+    start_sim "$mode" || exit 1
     if [ "$name" = failover ]; then
         DAEMON_STALL=${FAILOVER_STALL_S}s start_daemon
         make_failover_channels
@@ -232,6 +257,61 @@ run_one() {
         --pid "$DAEMON_PID" --sim "http://127.0.0.1:$SIM_PORT" \
         --startup-delay-ms "$STARTUP_DELAY_MS" --stall-fraction "$stall" \
         --settle "$SETTLE_S" --label "$name" --json) || rc=$?
+    record "$name" "$desc" "$rc" "$json"
+    stop_pid "$DAEMON_PID"
+    DAEMON_PID=""
+}
+
+make_hls_channel() {
+    # An unlimited account for the HLS viewers and one channel on the H.264
+    # content, through the admin REST API; prints the channel's id.
+    python3 - "http://127.0.0.1:$PUB_PORT" "$PASSWORD" "$HLS_USER" "$HLS_PASSWORD" "$HLS_ID" <<'EOF'
+import base64, json, sys, urllib.request
+base, password, user, user_password, content_id = sys.argv[1:6]
+auth = base64.b64encode(f"admin:{password}".encode()).decode()
+def post(path, body):
+    req = urllib.request.Request(f"{base}{path}", data=json.dumps(body).encode(), method="POST",
+        headers={"Authorization": f"Basic {auth}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.loads(r.read())
+post("/api/users", {"username": user, "password": user_password, "max_connections": 0})
+print(post("/api/channels", {"name": "HLS H264", "stream": content_id})["id"])
+EOF
+}
+
+run_hls() {
+    # run_hls NAME DESCRIPTION VIEWERS: VIEWERS HLS viewers of the H.264 channel.
+    # A simulator without H.264 content or a daemon without HLS fails this run
+    # alone (recorded), not the matrix.
+    local name=$1 desc=$2 viewers=$3
+    echo "bench.sh: run $name: $desc (${DURATION}s)" >&2
+    if ! start_sim hls; then
+        record "$name" "$desc" setup "acestream-sim did not start with $CATALOGUE_HLS (does its ContentSpec know video = \"h264\"?): $(sed '/^Stack backtrace:/,$d' "$WORK/sim.log" | tr -s ' \n' ' ' | tail -c 300)"
+        return 0
+    fi
+    start_daemon
+    local channel json rc=0
+    if ! channel=$(make_hls_channel 2>"$WORK/hls-setup.log"); then
+        record "$name" "$desc" setup "creating the HLS account and channel failed: $(tail -3 "$WORK/hls-setup.log" | tr '\n' ' ')"
+        stop_pid "$DAEMON_PID"
+        DAEMON_PID=""
+        return 0
+    fi
+    json=$("$BIN/acextream-bench" hls \
+        --url "http://127.0.0.1:$PUB_PORT/live/$HLS_USER/$HLS_PASSWORD/{id}.m3u8" \
+        --id "$channel" --viewers "$viewers" --duration "$DURATION" \
+        --pid "$DAEMON_PID" --sim "http://127.0.0.1:$SIM_PORT" --content-id "$HLS_ID" \
+        --settle "$HLS_SETTLE_S" --label "$name" --json) || rc=$?
+    record "$name" "$desc" "$rc" "$json"
+    stop_pid "$DAEMON_PID"
+    DAEMON_PID=""
+}
+
+record() {
+    # record NAME DESCRIPTION RC OUTPUT: appends one run's report (OUTPUT, the
+    # bench's JSON) or its failure (anything else) to the results. RC "setup": the
+    # run failed before the bench ran, OUTPUT says why.
+    local name=$1 desc=$2 rc=$3 json=$4
     local alive=yes
     kill -0 "$DAEMON_PID" 2>/dev/null || alive=no
     python3 - "$RESULTS" "$name" "$desc" "$rc" "$alive" "$json" "$WORK/daemon.log" <<'EOF'
@@ -241,7 +321,7 @@ entry = {"run": name, "desc": desc, "daemon_alive_after": alive == "yes"}
 try:
     entry["report"] = json.loads(out)
 except Exception:
-    entry["error"] = f"acextream-bench exited {rc}: {out[-500:]}"
+    entry["error"] = out[-500:] if rc == "setup" else f"acextream-bench exited {rc}: {out[-500:]}"
 try:
     with open(log, errors="replace") as f:
         lines = [l.rstrip() for l in f if l.strip()]
@@ -251,8 +331,6 @@ except OSError:
 with open(path, "a") as f:
     f.write(json.dumps(entry) + "\n")
 EOF
-    stop_pid "$DAEMON_PID"
-    DAEMON_PID=""
 }
 
 for run in $RUNS; do
@@ -265,6 +343,7 @@ for run in $RUNS; do
         stall)   run_one stall   "1 channel × 100 clients, 10 % stalled" 1 100  0.1 paced ;;
         unpaced) run_one unpaced "1 channel × 20 clients, unpaced engine" 1 20  0   unpaced ;;
         failover) run_one failover "10 channels × 10 clients, first link silent after a quarter of the run" 10 100 0 paced ;;
+        hls200)  run_hls hls200  "1 H.264 channel × 200 HLS viewers (master once, media playlist polled every target duration, every segment once)" 200 ;;
         *) echo "bench.sh: unknown run $run" >&2; exit 2 ;;
     esac
 done
@@ -273,7 +352,7 @@ done
 REPRO="BENCH_DURATION=$DURATION${BENCH_RUNS:+ BENCH_RUNS=\"$RUNS\"} scripts/bench.sh"
 M_DATE=$DATE M_COMMIT=$COMMIT M_NPROC=$NPROC M_MEM=$MEM M_CPU=$CPU M_KERNEL=$KERNEL \
 M_DURATION=$DURATION M_REPRO=$REPRO M_GRACE=$GRACE_S M_SETTLE=$SETTLE_S M_STARTUP=$STARTUP_DELAY_MS \
-M_FAILOVER_STALL=$FAILOVER_STALL_S \
+M_FAILOVER_STALL=$FAILOVER_STALL_S M_HLS_SETTLE=$HLS_SETTLE_S \
 BENCH_NOTES=$ROOT/scripts/bench_notes.md python3 - "$RESULTS" "$OUT" <<'EOF'
 import json, os, sys
 results_path, out_path = sys.argv[1], sys.argv[2]
@@ -299,6 +378,56 @@ def one_client_peak():
         if e["run"] == "c1x1":
             return get(e, "report", "process", "rss_peak_kib")
     return None
+
+def hls_rows(r, row, alive):
+    # The rows of an HLS run (acextream-bench hls): same CPU and RSS method as the
+    # MPEG-TS runs, per viewer where those say per client.
+    row("viewers started / fully served", f"{r['viewers_started']} / {r['viewers_served']} ({fmt(r['served_pct'])} %)",
+        "100 %", r["served_pct"] >= 100.0)
+    row("why not served", ", ".join(f"{k} {v}" for k, v in r["failures"].items() if v) or "–")
+    st = r["statuses"]
+    row("statuses (master / media playlist / segment)",
+        " / ".join(", ".join(f"{k}: {v}" for k, v in st[kind].items()) or "–" for kind in ("master", "playlist", "segment")))
+    if r.get("errors_sample"):
+        row("errors (sample)", "; ".join(x.replace("|", "/") for x in r["errors_sample"]))
+    how = "the first segment's duration" if r["stagger_from_segment"] else "fallback: no first playlist in time"
+    row("joining", f"the first viewer alone (cold); once it had its first playlist (or gave up), the other "
+        f"{r['viewers'] - 1} spread evenly over {fmt(r['stagger_s'])} s ({how}), so they do not poll in lockstep")
+    live = r.get("cold_channel_already_live")
+    cold = r["first_playlist_cold_ms"]
+    row("first playlist, cold (ms: master request → media playlist listing a segment)",
+        fmt(cold.get("max")) + (" (the channel was already live)" if live else ""))
+    w = r["first_playlist_warm_ms"]
+    row("first playlist, warm (ms, p50 / p99 / max)", f"{fmt(w['p50'])} / {fmt(w['p99'])} / {fmt(w['max'])}")
+    m = r["master_ms"]
+    row("master playlist (ms, p50 / p99 / max)", f"{fmt(m['p50'])} / {fmt(m['p99'])} / {fmt(m['max'])}")
+    sg = r["segment_ms"]
+    row("segment fetch (ms, p50 / p99 / max)", f"{fmt(sg['p50'])} / {fmt(sg['p99'])} / {fmt(sg['max'])}")
+    stale = r["max_stale_ms"]
+    target = r.get("target_duration_s")
+    limit = 3 * target * 1000 if target else None
+    row("viewers' longest wait for a new segment (ms, p99 / max)", f"{fmt(stale['p99'])} / {fmt(stale['max'])}",
+        f"≤ 3 target durations ({fmt(limit)} ms)" if limit else None, le(stale["max"], limit) if limit else None)
+    row("target duration / playlists (unchanged) / segments / connections",
+        f"{fmt(target)} s / {r['playlists']} ({r['playlists_unchanged']}) / {r['segments']} / {r['connections']}")
+    row("bytes delivered / throughput", f"{r['bytes_total'] / 2**30:.3f} GiB / {fmt(r['throughput_gbps'])} Gbit/s")
+    p = r.get("process")
+    if p:
+        row("daemon CPU (s, % of one core)", f"{fmt(p['cpu_s'])} s, {fmt(p['cpu_pct'])} %")
+        row("daemon CPU per GiB delivered", f"{fmt(p['cpu_s_per_gib'])} CPU-s/GiB")
+        row("daemon RSS idle / peak", f"{p['rss_baseline_kib']} KiB / {p['rss_peak_kib']} KiB")
+        row("daemon RSS per viewer above idle", f"{fmt(p['rss_per_client_kib'])} KiB")
+    row("bench's own CPU / peak RSS", f"{fmt(r['bench_cpu_s'])} s / {fmt(r.get('bench_rss_peak_kib'))} KiB")
+    s = r.get("sim")
+    if s:
+        row("engine sessions opened / stops during the run", f"{s['sessions_opened']} / {s['stop_calls']}",
+            "1 / 0", s["sessions_opened"] == 1 and s["stop_calls"] == 0)
+        row("playback opens", s["playback_opens"])
+        if s.get("stop_calls_after_settle") is not None:
+            row(f"engine stops within {fmt(s['settle_s'])} s after the viewers left",
+                f"{s['stop_calls_after_settle']} (live after: {s['live_sessions_after_settle']})")
+    if not alive:
+        row("daemon still running after the run", "no", "yes", False)
 
 missed = []
 lines = []
@@ -343,6 +472,13 @@ for e in entries:
             missed.append(f"{name}: {figure} = {value} (target {target})")
     def le(v, limit):
         return None if v is None else v <= limit
+    if r.get("mode") == "hls":
+        hls_rows(r, row, e.get("daemon_alive_after", True))
+        A("| figure | measured | target | |")
+        A("|---|---|---|---|")
+        lines.extend(rows)
+        A("")
+        continue
     clients, channels = r["clients"], r["channels"]
     unpaced = name == "unpaced"
     served_target = "100 %" if not unpaced else None

@@ -15,14 +15,21 @@ use crate::target::Target;
 /// Largest response head accepted; real heads are a few hundred bytes.
 pub const MAX_HEAD: usize = 16 * 1024;
 
-/// The request line and headers of a GET of `target`.
+/// The request line and headers of a GET of `target` on a connection used once.
 pub fn get_request(target: &Target) -> String {
+    request(target, false)
+}
+
+/// The request line and headers of a GET of `target`; `keep_alive` asks the server
+/// to keep the connection open for the next request (as a player's HLS client does).
+pub fn request(target: &Target, keep_alive: bool) -> String {
     format!(
         "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: acextream-bench/{}\r\nAccept: */*\r\n\
-         Connection: close\r\n\r\n",
+         Connection: {}\r\n\r\n",
         target.path_and_query,
         target.host_header,
-        env!("CARGO_PKG_VERSION")
+        env!("CARGO_PKG_VERSION"),
+        if keep_alive { "keep-alive" } else { "close" }
     )
 }
 
@@ -37,6 +44,9 @@ pub struct Head {
     pub content_length: Option<u64>,
     /// `Content-Type`, when given.
     pub content_type: Option<String>,
+    /// Whether the server lets the connection carry another request: HTTP/1.1
+    /// without `Connection: close`, or HTTP/1.0 with `Connection: keep-alive`.
+    pub keep_alive: bool,
 }
 
 /// Finds the end of the head in `buf`: the index just past `\r\n\r\n`.
@@ -63,6 +73,7 @@ pub fn parse_head(raw: &[u8]) -> anyhow::Result<Head> {
         chunked: false,
         content_length: None,
         content_type: None,
+        keep_alive: version == "HTTP/1.1",
     };
     for line in lines.take_while(|l| !l.is_empty()) {
         let Some((name, value)) = line.split_once(':') else {
@@ -78,6 +89,14 @@ pub fn parse_head(raw: &[u8]) -> anyhow::Result<Head> {
             head.content_length = Some(value.parse().context("bad Content-Length")?);
         } else if name.eq_ignore_ascii_case("content-type") {
             head.content_type = Some(value.to_string());
+        } else if name.eq_ignore_ascii_case("connection") {
+            for token in value.split(',').map(str::trim) {
+                if token.eq_ignore_ascii_case("close") {
+                    head.keep_alive = false;
+                } else if token.eq_ignore_ascii_case("keep-alive") && version == "HTTP/1.0" {
+                    head.keep_alive = true;
+                }
+            }
         }
     }
     if head.chunked {
@@ -206,6 +225,18 @@ mod tests {
         let r = get_request(&t);
         assert!(r.starts_with("GET /a?b=c HTTP/1.1\r\nHost: 127.0.0.1:80\r\n"));
         assert!(r.ends_with("\r\n\r\n"));
+        assert!(r.contains("Connection: close\r\n"));
+        assert!(request(&t, true).contains("Connection: keep-alive\r\n"));
+    }
+
+    #[test]
+    fn keep_alive_follows_the_version_and_connection_header() {
+        let h = |raw: &[u8]| parse_head(raw).unwrap().keep_alive;
+        assert!(h(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"));
+        assert!(!h(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n"));
+        assert!(!h(b"HTTP/1.1 200 OK\r\nconnection: Upgrade, Close\r\n\r\n"));
+        assert!(!h(b"HTTP/1.0 200 OK\r\n\r\n"));
+        assert!(h(b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\n\r\n"));
     }
 
     #[test]

@@ -27,16 +27,25 @@ pub fn parse_stat_cpu_ticks(stat: &str) -> anyhow::Result<u64> {
 
 /// `VmRSS` of `/proc/<pid>/status`, in KiB.
 pub fn parse_status_rss_kib(status: &str) -> anyhow::Result<u64> {
+    parse_status_kib(status, "VmRSS")
+}
+
+/// A `kB` field (`VmRSS`, `VmHWM`, …) of `/proc/<pid>/status`, in KiB.
+pub fn parse_status_kib(status: &str, field: &str) -> anyhow::Result<u64> {
     let line = status
         .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .context("no VmRSS line in /proc/<pid>/status")?;
-    let mut words = line["VmRSS:".len()..].split_whitespace();
-    let value = words.next().context("empty VmRSS line")?;
-    let kib: u64 = value.parse().context("VmRSS is not a number")?;
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .with_context(|| format!("no {field} line in /proc/<pid>/status"))?;
+    let mut words = line.split_whitespace();
+    let value = words
+        .next()
+        .with_context(|| format!("empty {field} line"))?;
+    let kib: u64 = value
+        .parse()
+        .with_context(|| format!("{field} is not a number"))?;
     match words.next() {
         Some("kB") | None => Ok(kib),
-        Some(unit) => anyhow::bail!("unexpected VmRSS unit {unit:?}"),
+        Some(unit) => anyhow::bail!("unexpected {field} unit {unit:?}"),
     }
 }
 
@@ -71,10 +80,17 @@ impl Proc {
 
     /// Resident set size in KiB.
     pub fn rss_kib(&self) -> anyhow::Result<u64> {
+        parse_status_rss_kib(&self.status()?)
+    }
+
+    /// The highest resident set size so far (`VmHWM`), in KiB.
+    pub fn peak_rss_kib(&self) -> anyhow::Result<u64> {
+        parse_status_kib(&self.status()?, "VmHWM")
+    }
+
+    fn status(&self) -> anyhow::Result<String> {
         let path = self.dir.join("status");
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("reading {}", path.display()))?;
-        parse_status_rss_kib(&text)
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))
     }
 }
 
@@ -117,13 +133,17 @@ mod tests {
     #[test]
     fn rss_is_read_from_vmrss_not_vmhwm() {
         assert_eq!(parse_status_rss_kib(STATUS).unwrap(), 20480);
+        assert_eq!(parse_status_kib(STATUS, "VmHWM").unwrap(), 30000);
         assert!(parse_status_rss_kib("Name:\tx\n").is_err());
     }
 
     #[test]
     fn this_process_can_be_read() {
         let me = Proc::myself();
-        assert!(me.rss_kib().unwrap() > 0);
+        let rss = me.rss_kib().unwrap();
+        assert!(rss > 0);
+        // The high-water mark read later is at least the RSS read before it.
+        assert!(me.peak_rss_kib().unwrap() >= rss);
         me.cpu_ticks().unwrap();
     }
 }

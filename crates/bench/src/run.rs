@@ -2,8 +2,6 @@
 //! channel cold, then the others joining running streams), collect, measure again.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use acestream_sim::Introspection;
@@ -14,15 +12,11 @@ use tokio::time::{Instant, sleep_until};
 
 use crate::cli::{Args, is_stalled};
 use crate::client::{self, ClientOutcome, ClientSpec, TsTotals};
-use crate::procfs::{Proc, clock_ticks};
-use crate::report::{Failures, GIB, ProcessReport, Report, SimReport, TsReport};
-use crate::sim::{SimProbe, live_sessions_for};
+use crate::measure::Window;
+use crate::report::{Failures, Report, TsReport};
+use crate::sim::live_sessions_for;
 use crate::stats::{Summary, round3};
 use crate::target::{Target, expand, mask_secrets, parse_loopback_url};
-
-/// How often RSS is sampled: often enough to catch a peak, rare enough to cost
-/// nothing.
-const RSS_INTERVAL: Duration = Duration::from_millis(100);
 
 /// Runs the bench described by `args` and returns its report.
 pub async fn run(args: &Args) -> anyhow::Result<Report> {
@@ -32,30 +26,10 @@ pub async fn run(args: &Args) -> anyhow::Result<Report> {
         .iter()
         .map(|id| parse_loopback_url(&expand(&args.url, id)))
         .collect::<anyhow::Result<_>>()?;
-    let probe = args.sim.as_deref().map(SimProbe::new).transpose()?;
-    let process = args.pid.map(Proc::new).transpose()?;
-    let me = Proc::myself();
-    let (clk_tck, clk_measured) = clock_ticks();
-
-    let sim_before = match &probe {
-        Some(p) => Some(
-            p.state()
-                .await
-                .context("reading the simulator before the run")?,
-        ),
-        None => None,
-    };
-    let rss_baseline = process.as_ref().map(Proc::rss_kib).transpose()?;
-    let rss_peak = Arc::new(AtomicU64::new(rss_baseline.unwrap_or(0)));
     let duration = Duration::from_secs_f64(args.duration);
-
-    let t0 = Instant::now();
+    let window = Window::start(args.pid, args.sim.as_deref(), duration).await?;
+    let t0 = window.t0();
     let deadline = t0 + duration;
-    let cpu0 = process.as_ref().map(Proc::cpu_ticks).transpose()?;
-    let me_cpu0 = me.cpu_ticks().unwrap_or(0);
-    let sampler = process
-        .clone()
-        .map(|p| tokio::spawn(sample_rss(p, rss_peak.clone(), deadline)));
 
     let spec = |index: usize, first_byte| {
         let channel = index % targets.len();
@@ -110,108 +84,32 @@ pub async fn run(args: &Args) -> anyhow::Result<Report> {
     for h in handles {
         outcomes.push(h.await.context("a client task panicked")?);
     }
-    let elapsed = t0.elapsed().as_secs_f64();
-    let cpu1 = process.as_ref().map(Proc::cpu_ticks).transpose();
-    let me_cpu1 = me.cpu_ticks().unwrap_or(me_cpu0);
-    if let Some(s) = sampler {
-        s.abort();
-    }
-
-    let sim_after = match &probe {
-        Some(p) => Some(
-            p.state()
-                .await
-                .context("reading the simulator after the run")?,
-        ),
-        None => None,
-    };
-    let sim_settled = match &probe {
-        Some(p) if args.settle > 0.0 => {
-            tokio::time::sleep(Duration::from_secs_f64(args.settle)).await;
-            Some(
-                p.state()
-                    .await
-                    .context("reading the simulator after the settle")?,
-            )
-        }
-        _ => None,
-    };
+    let measured = window.finish(args.settle).await?;
 
     let mut report = summarise(args, &outcomes);
-    report.bench_cpu_s = round3(me_cpu1.saturating_sub(me_cpu0) as f64 / clk_tck as f64);
-    if let (Some(p), Some(base), Some(c0)) = (args.pid, rss_baseline, cpu0) {
-        // The process may have exited during the run: report what was measured.
-        let c1 = cpu1.ok().flatten().unwrap_or(c0);
-        let cpu_s = c1.saturating_sub(c0) as f64 / clk_tck as f64;
-        let peak = rss_peak.load(Ordering::Relaxed);
-        let gib = report.bytes_total as f64 / GIB;
-        report.process = Some(ProcessReport {
-            pid: p,
-            clk_tck,
-            clk_tck_measured: clk_measured,
-            cpu_s: round3(cpu_s),
-            cpu_s_per_gib: (gib > 0.0).then(|| round3(cpu_s / gib)),
-            cpu_pct: round3(cpu_s / elapsed * 100.0),
-            rss_baseline_kib: base,
-            rss_peak_kib: peak,
-            rss_per_client_kib: round3(
-                peak.saturating_sub(base) as f64 / report.clients_started.max(1) as f64,
-            ),
-        });
+    report.bench_cpu_s = measured.bench_cpu_s;
+    report.process = measured.process(report.bytes_total, report.clients_started);
+    if let Some(before) = &measured.sim_before {
+        report.cold_channels_already_live = Some(cold_already_live(before, &args.ids));
     }
-    if let (Some(before), Some(after)) = (&sim_before, &sim_after) {
-        report.cold_channels_already_live = Some(
-            args.ids
-                .iter()
-                .filter(|id| live_sessions_for(before, id) > 0)
-                .count(),
-        );
-        report.sim = Some(sim_report(before, after, sim_settled.as_ref(), args.settle));
-    }
+    report.sim = measured.sim();
     Ok(report)
 }
 
+/// How many of the channels had a live engine session before the run.
+fn cold_already_live(before: &Introspection, ids: &[String]) -> usize {
+    ids.iter()
+        .filter(|id| live_sessions_for(before, id) > 0)
+        .count()
+}
+
 /// Sleeps until `at` unless that is past `deadline`; `None` when it is.
-async fn sleep_until_before(at: Instant, deadline: Instant) -> Option<()> {
+pub async fn sleep_until_before(at: Instant, deadline: Instant) -> Option<()> {
     if at >= deadline {
         return None;
     }
     sleep_until(at).await;
     Some(())
-}
-
-/// Samples the process's RSS into `peak` until `deadline`.
-async fn sample_rss(p: Proc, peak: Arc<AtomicU64>, deadline: Instant) {
-    let mut tick = tokio::time::interval(RSS_INTERVAL);
-    while Instant::now() < deadline {
-        tick.tick().await;
-        match p.rss_kib() {
-            Ok(kib) => {
-                peak.fetch_max(kib, Ordering::Relaxed);
-            }
-            Err(_) => return,
-        }
-    }
-}
-
-fn sim_report(
-    before: &Introspection,
-    after: &Introspection,
-    settled: Option<&Introspection>,
-    settle_s: f64,
-) -> SimReport {
-    SimReport {
-        live_sessions_before: before.live_sessions().len(),
-        sessions_opened: after.sessions.len().saturating_sub(before.sessions.len()),
-        stop_calls: after.stop_calls.saturating_sub(before.stop_calls),
-        playback_opens: after.playback_opens.saturating_sub(before.playback_opens),
-        live_sessions_at_end: after.live_sessions().len(),
-        settle_s,
-        stop_calls_after_settle: settled.map(|s| s.stop_calls.saturating_sub(after.stop_calls)),
-        sessions_opened_after_settle: settled
-            .map(|s| s.sessions.len().saturating_sub(after.sessions.len())),
-        live_sessions_after_settle: settled.map(|s| s.live_sessions().len()),
-    }
 }
 
 /// Whether a healthy client was fully served, and why not.

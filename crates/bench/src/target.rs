@@ -86,11 +86,18 @@ pub fn expand(template: &str, id: &str) -> String {
     template.replace("{id}", id)
 }
 
-/// The URL with the values of `password`/`pass`/`token` query parameters masked,
-/// so a report or an error message never carries a credential.
+/// The URL with its credentials masked, so a report or an error message never
+/// carries one: the values of `password`/`pass`/`token` query parameters, the
+/// password of an Xtream path (`/live/{user}/{pass}/…`) and the session token of an
+/// HLS path (`/hls/{token}/…`).
 pub fn mask_secrets(url: &str) -> String {
-    let Some((base, query)) = url.split_once('?') else {
-        return url.to_string();
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let base = mask_path(base);
+    let Some(query) = query else {
+        return base;
     };
     let masked: Vec<String> = query
         .split('&')
@@ -104,6 +111,47 @@ pub fn mask_secrets(url: &str) -> String {
         })
         .collect();
     format!("{base}?{}", masked.join("&"))
+}
+
+/// Masks the segment after `/live/{user}/` and after `/hls/` in a URL without query.
+fn mask_path(base: &str) -> String {
+    let mut parts: Vec<&str> = base.split('/').collect();
+    let mut i = 0;
+    while i < parts.len() {
+        match parts[i] {
+            "live" if i + 3 < parts.len() => {
+                parts[i + 2] = "***";
+                i += 3;
+            }
+            "hls" if i + 2 < parts.len() => {
+                parts[i + 1] = "***";
+                i += 2;
+            }
+            _ => i += 1,
+        }
+    }
+    parts.join("/")
+}
+
+/// The absolute URL of `uri` found in the playlist at `base` (RFC 8216 §4.1: URIs
+/// may be relative to the playlist's own URL).
+pub fn resolve(base: &str, uri: &str) -> String {
+    if uri.starts_with("http://") || uri.starts_with("https://") {
+        return uri.to_string();
+    }
+    if let Some(rest) = uri.strip_prefix("//") {
+        return format!("http://{rest}");
+    }
+    let (scheme, rest) = base.split_once("://").unwrap_or(("http", base));
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let origin = format!("{scheme}://{}", &rest[..authority_end]);
+    if uri.starts_with('/') {
+        return format!("{origin}{uri}");
+    }
+    let path = &rest[authority_end..];
+    let path = path.split('?').next().unwrap_or_default();
+    let dir = path.rfind('/').map_or("/", |i| &path[..=i]);
+    format!("{origin}{dir}{uri}")
 }
 
 #[cfg(test)]
@@ -167,5 +215,43 @@ mod tests {
             "http://127.0.0.1/ace/getstream?id=abc&password=***"
         );
         assert_eq!(mask_secrets("http://127.0.0.1/x"), "http://127.0.0.1/x");
+    }
+
+    #[test]
+    fn path_credentials_and_hls_tokens_are_masked() {
+        assert_eq!(
+            mask_secrets("http://127.0.0.1:8000/live/bench/s3cret/17.m3u8"),
+            "http://127.0.0.1:8000/live/bench/***/17.m3u8"
+        );
+        assert_eq!(
+            mask_secrets("http://127.0.0.1:8000/hls/abcdef/12.ts?token=t"),
+            "http://127.0.0.1:8000/hls/***/12.ts?token=***"
+        );
+        assert_eq!(
+            mask_secrets("/hls/abcdef/index.m3u8"),
+            "/hls/***/index.m3u8"
+        );
+        // Too short to hold a credential: left alone.
+        assert_eq!(mask_secrets("http://h/live/x"), "http://h/live/x");
+        assert_eq!(mask_secrets("http://h/hls/"), "http://h/hls/");
+    }
+
+    #[test]
+    fn playlist_uris_resolve_against_the_playlist() {
+        let base = "http://127.0.0.1:9/hls/tok/index.m3u8?x=1";
+        assert_eq!(
+            resolve(base, "http://127.0.0.1:9/hls/tok/5.ts"),
+            "http://127.0.0.1:9/hls/tok/5.ts"
+        );
+        assert_eq!(resolve(base, "5.ts"), "http://127.0.0.1:9/hls/tok/5.ts");
+        assert_eq!(
+            resolve(base, "/other/5.ts"),
+            "http://127.0.0.1:9/other/5.ts"
+        );
+        assert_eq!(resolve(base, "//127.0.0.2/a.ts"), "http://127.0.0.2/a.ts");
+        assert_eq!(
+            resolve("http://127.0.0.1:9", "a.ts"),
+            "http://127.0.0.1:9/a.ts"
+        );
     }
 }

@@ -164,3 +164,46 @@ fn check_data(d: &Bytes, stream: &[u8], at: u64) {
     let at = at as usize;
     assert_eq!(&d[..], &stream[at..at + d.len()], "bytes at offset {at}");
 }
+
+/// The HLS segmenter over any bytes: the input, cut into packet-aligned chunks of
+/// sizes the input's first byte chooses (what the hub would share), each byte
+/// sequence where a sync byte is expected forced to one (the ring only ever holds
+/// synced packets). After every chunk the playlist is rendered and every listed
+/// segment read back: none may panic, and every segment must be whole packets
+/// starting with a PAT.
+pub fn hls(data: &[u8]) {
+    use crate::hls::segmenter::{Segmenter, SegmenterConfig};
+    let [size, rest @ ..] = data else {
+        return;
+    };
+    let per_chunk = (usize::from(*size % 16) + 1) * PACKET;
+    let mut seg = Segmenter::new(SegmenterConfig {
+        segment_duration: std::time::Duration::from_secs(1 + u64::from(*size >> 6)),
+        window: 3,
+    });
+    let mut now = jiff::Timestamp::UNIX_EPOCH;
+    for piece in rest.chunks(per_chunk) {
+        let whole = piece.len() / PACKET * PACKET;
+        if whole == 0 {
+            break;
+        }
+        let mut chunk = piece[..whole].to_vec();
+        for p in chunk.chunks_exact_mut(PACKET) {
+            p[0] = SYNC;
+        }
+        seg.push(&Bytes::from(chunk), now);
+        now += jiff::SignedDuration::from_millis(40);
+        let _ = seg.playlist(|n| format!("{n}.ts"));
+        let _ = (seg.codecs(), seg.bandwidth(), seg.program());
+        if let Some(last) = seg.latest_seq() {
+            for n in last.saturating_sub(6)..=last {
+                if let Some(s) = seg.segment(n) {
+                    let bytes: Vec<u8> = s.parts.iter().flat_map(|b| b.iter().copied()).collect();
+                    assert_eq!(bytes.len(), s.len, "segment length");
+                    assert_eq!(bytes.len() % PACKET, 0, "whole packets");
+                    assert!(ts::is_pat_start(&bytes[..PACKET]), "starts with a PAT");
+                }
+            }
+        }
+    }
+}

@@ -159,9 +159,7 @@ impl SectionReader {
     /// Feeds the next packet of the PID; returns a complete section whose CRC
     /// matches. A packet that does not start a section continues the open one.
     pub fn push(&mut self, packet: &[u8]) -> Option<Vec<u8>> {
-        let Some(payload) = payload(packet) else {
-            return None;
-        };
+        let payload = payload(packet)?;
         if payload_unit_start(packet) {
             let pointer = usize::from(*payload.first()?);
             self.buf.clear();
@@ -176,7 +174,7 @@ impl SectionReader {
             Some(&[hi, lo]) => 3 + ((usize::from(hi & 0x0F) << 8) | usize::from(lo)),
             _ => return None,
         };
-        if self.buf.first() == Some(&0xFF) || total > MAX_SECTION || total < 3 + 4 {
+        if self.buf.first() == Some(&0xFF) || !(3 + 4..=MAX_SECTION).contains(&total) {
             // Stuffing, or not a section we can read.
             self.open = false;
             return None;

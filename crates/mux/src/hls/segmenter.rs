@@ -10,7 +10,9 @@
 //!
 //! EXT-X-TARGETDURATION is fixed when the first segment closes, from the GOP, and
 //! later GOPs longer than it are cut at a non-key frame so that no EXTINF rounds
-//! above it. A source switch (the hub splices a new source in at a PAT, flagging
+//! above it; a segment begun between keyframes then ends early at the next
+//! keyframe if the one after would come too late, so cuts return to keyframes.
+//! A source switch (the hub splices a new source in at a PAT, flagging
 //! `discontinuity_indicator` on the first packet of every PID) or a jump of the
 //! clock closes the segment at that PAT, and the next one is marked
 //! DISCONTINUITY.
@@ -226,6 +228,9 @@ pub struct Segmenter {
 
     /// Ticks between the first two keyframes, while the first segment is open.
     first_gop: Option<u64>,
+    /// Decode time of the last keyframe, and the last GOP's length.
+    last_rap: Option<u64>,
+    gop: Option<i64>,
     target: Option<u64>,
     completed: VecDeque<Completed>,
     next_seq: u64,
@@ -262,6 +267,8 @@ impl Segmenter {
             splice: None,
             next_discontinuity: false,
             first_gop: None,
+            last_rap: None,
+            gop: None,
             target: None,
             completed: VecDeque::new(),
             next_seq: 0,
@@ -358,6 +365,7 @@ impl Segmenter {
         }
         self.next_discontinuity = true;
         self.prev_dts = None;
+        self.last_rap = None;
         self.rai_pending = false;
         self.pat_reader = SectionReader::default();
         self.pat_packets.clear();
@@ -435,6 +443,20 @@ impl Segmenter {
             if rap && stream_type == psi::STREAM_H264 && self.video_codec.is_none() {
                 self.video_codec = psi::avc_codec(packet);
             }
+            // The GOP before this keyframe, to foresee the next one.
+            let gop = if rap {
+                let gop = self
+                    .last_rap
+                    .map(|r| ts_diff(d, r))
+                    .filter(|&g| g > 0 && g <= MAX_CLOCK_STEP);
+                self.last_rap = Some(d);
+                gop
+            } else {
+                None
+            };
+            if let Some(g) = gop {
+                self.gop = Some(g);
+            }
             if !self.open.active {
                 if rap {
                     self.activate(d, now);
@@ -447,7 +469,12 @@ impl Segmenter {
                 let limit = self.target.map_or(FIRST_SEGMENT_MAX, |t| t * CLOCK);
                 let limit = i64::try_from(limit).unwrap_or(i64::MAX);
                 let due = i64::try_from(self.segment_ticks).unwrap_or(i64::MAX);
-                if (rap && elapsed >= due) || elapsed >= limit {
+                // A segment that began between keyframes (a forced cut, a switch)
+                // ends at a keyframe early rather than be forced again: that
+                // brings the cuts back onto the keyframes.
+                let next_forced = self.target.is_some()
+                    && self.gop.is_some_and(|g| elapsed.saturating_add(g) > limit);
+                if (rap && elapsed > 0 && (elapsed >= due || next_forced)) || elapsed >= limit {
                     self.cut(d, now);
                 }
             } else {
@@ -647,6 +674,7 @@ impl Segmenter {
             packets: 0,
         });
         self.prev_dts = None;
+        self.last_rap = None;
         self.rai_pending = false;
         if !self.open.active {
             self.next_discontinuity = true;
@@ -863,13 +891,19 @@ mod tests {
             check_zero_copy(seg, &chunks);
             assert!((seg.duration - 4.0).abs() < 1e-9, "{}", seg.duration);
             assert!(!seg.discontinuity);
-            assert!(seg.parts.len() < 40, "contiguous packets share a slice");
+            assert!(
+                seg.parts.len() < seg.len / PACKET,
+                "contiguous packets share a slice"
+            );
         }
         // The stream's own PAT/PMT right before each keyframe begin the segments:
         // nothing is duplicated or lost.
         let joined: Vec<u8> = segs.iter().flat_map(bytes_of).collect();
         let clean = without_nulls(&stream);
-        assert_eq!(&clean[..joined.len()], &joined[..]);
+        assert!(
+            clean[..joined.len()] == joined[..],
+            "the stream, nothing lost or added"
+        );
         // Dates follow the durations from the first arrival.
         assert_eq!(segs[0].program_date_time, at(0));
         assert_eq!(segs[3].program_date_time, at(12));
@@ -910,12 +944,21 @@ mod tests {
         for seg in &segs {
             check_keyframe_start(seg);
             check_zero_copy(seg, &chunks);
+            // One slice per chunk, plus the two prefix packets and a cut.
+            assert!(
+                seg.parts.len() <= seg.len / PACKET / 11 + 4,
+                "{}",
+                seg.parts.len()
+            );
             // Without the two prefix packets, segments are the stream itself.
             rest.extend_from_slice(&bytes_of(seg)[2 * PACKET..]);
         }
         // Frame 0 has its PAT/PMT right before it; later keyframes do not.
         let first_kf = 2 * PACKET;
-        assert_eq!(&stream[first_kf..first_kf + rest.len()], &rest[..]);
+        assert!(
+            stream[first_kf..first_kf + rest.len()] == rest[..],
+            "the stream itself"
+        );
     }
 
     #[test]
@@ -975,6 +1018,28 @@ mod tests {
         }
         let seqs: Vec<u64> = segs.iter().map(|s| s.seq).collect();
         assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1));
+        // After a forced cut the next keyframe starts a segment again (early),
+        // so every long-GOP keyframe begins one.
+        let starts: Vec<u64> = segs
+            .iter()
+            .map(|seg| {
+                psi::pes_times(&bytes_of(seg)[2 * PACKET..])
+                    .unwrap()
+                    .dts
+                    .unwrap()
+            })
+            .collect();
+        let held = (0..1925)
+            .step_by(275)
+            .map(|k| (500 + k) * Source::FRAME)
+            .filter(|&dts| dts >= starts[0]);
+        assert_eq!(held.clone().count(), 5);
+        for dts in held {
+            assert!(
+                starts.contains(&dts),
+                "the keyframe at {dts} starts a segment"
+            );
+        }
     }
 
     /// Source A for 20 s, a gap of null packets, then source B (other clock, joined
@@ -997,10 +1062,7 @@ mod tests {
     #[test]
     fn a_splice_closes_the_segment_and_starts_a_discontinuity_at_the_new_pat() {
         let (a, b) = splice_stream();
-        let mut s = Segmenter::new(SegmenterConfig {
-            window: 4,
-            ..SegmenterConfig::default()
-        });
+        let mut s = Segmenter::new(SegmenterConfig::default());
         feed(&mut s, &a, 10, at(0));
         let before = s.latest_seq().unwrap();
         feed(&mut s, &b, 10, at(3600));
@@ -1014,6 +1076,9 @@ mod tests {
             "A's last open segment closed at the splice"
         );
         check_framing(d);
+        // From B's frame 30 to its keyframe at frame 100: cut early at that
+        // keyframe (the next one would come after the target).
+        assert!((d.duration - 2.8).abs() < 1e-9, "{}", d.duration);
         assert_eq!(
             d.program_date_time,
             at(3600),
@@ -1023,9 +1088,16 @@ mod tests {
         let last_a = s.segment(d.seq - 1).unwrap();
         check_keyframe_start(&last_a);
         assert!((last_a.duration - 4.0).abs() < 1e-9, "{}", last_a.duration);
-        // B's segment starts at B's first PAT (frame 30: mid-GOP, no keyframe yet).
+        // B's segment starts at B's first PAT (frame 30: mid-GOP, no keyframe yet);
+        // the splicer's flag packet in front of that PAT ends A's last segment.
         let b_clean = without_nulls(&b);
-        assert_eq!(&bytes_of(d)[..], &b_clean[..d.len]);
+        let flag = &b_clean[..PACKET];
+        assert!(pid_of(flag) == 0 && psi::discontinuity(flag) && !psi::payload_unit_start(flag));
+        assert!(bytes_of(&last_a).ends_with(flag));
+        assert!(
+            bytes_of(d) == b_clean[PACKET..PACKET + d.len],
+            "B from its PAT on"
+        );
         // Target unchanged, later segments keyframe-aligned again.
         assert_eq!(s.target_duration(), Some(4));
         for g in segs.iter().filter(|g| g.seq > d.seq) {
@@ -1075,7 +1147,10 @@ mod tests {
         assert_eq!(disc.len(), 1);
         // C starts with its PAT, PMT, keyframe: so does the segment.
         check_keyframe_start(disc[0]);
-        assert_eq!(&bytes_of(disc[0])[..], &c[..disc[0].len]);
+        assert!(
+            bytes_of(disc[0]) == c[..disc[0].len],
+            "C from its first PAT on"
+        );
         let before = s.segment(disc[0].seq - 1).unwrap();
         assert!((before.duration - 4.0).abs() < 1e-9, "{}", before.duration);
         // A step backwards is one too.
@@ -1272,6 +1347,15 @@ mod tests {
                 seg.seq, seg.duration, seg.len
             );
         }
-        eprintln!("{}", s.playlist(|q| format!("{q}.ts")).unwrap());
+        let playlist = s.playlist(|q| format!("{q}.ts")).unwrap();
+        eprintln!("{playlist}");
+        // To check the output with real players: ACEXTREAM_HLS_DUMP=dir.
+        if let Ok(dir) = std::env::var("ACEXTREAM_HLS_DUMP") {
+            let dir = std::path::Path::new(&dir);
+            std::fs::write(dir.join("live.m3u8"), &playlist).unwrap();
+            for seg in &segs {
+                std::fs::write(dir.join(format!("{}.ts", seg.seq)), bytes_of(seg)).unwrap();
+            }
+        }
     }
 }
