@@ -4,8 +4,13 @@
 # demo channels, keeps one viewer streaming, then drives Debian's headless
 # Chromium with playwright-core (from npm; it uses /usr/bin/chromium, it never
 # downloads a browser) to sign in through the form, visit every page, add a
-# channel, add a user and stop a stream. Screenshots of every page at 1366×900
-# and 390×844 go to target/screenshots/. Exits non-zero when any step fails.
+# channel, add a user, stop a stream, and play channels in the dashboard's
+# player: an H.264 one must play for 10 s (the video's currentTime advances, no
+# error shown, the live page counts its HLS viewer, closing stops all requests)
+# and an MPEG-2 one must show its message and the VLC URL. Those two are the
+# simulator's catalogue channels with "video": "h264" and "mpeg2". Screenshots
+# of every page and of the player at 1366×900 and 390×844 go to
+# target/screenshots/. Exits non-zero when any step fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -64,8 +69,36 @@ for i, c in enumerate(json.load(sys.stdin)):
     print('#EXTINF:-1 tvg-id="demo%d.sim" group-title="%s",%s' % (i, group, c["name"]))
     print("acestream://" + c["content_id"])
 PY
-curl -s "$SIM/sim/catalogue" | python3 "$work/m3u.py" > "$work/demo.m3u"
+curl -s "$SIM/sim/catalogue" > "$work/catalogue.json"
+python3 "$work/m3u.py" < "$work/catalogue.json" > "$work/demo.m3u"
+# The player's channels: the first of each video codec (empty when none).
+by_video() {
+    python3 -c 'import json, sys
+print(next((c["name"] for c in json.load(sys.stdin) if str(c.get("video", "")).lower() == sys.argv[1]), ""))' "$1" < "$work/catalogue.json"
+}
+H264_NAME=$(by_video h264)
+MPEG2_NAME=$(by_video mpeg2)
+echo "player channels: h264 '${H264_NAME}', mpeg2 '${MPEG2_NAME}'"
 "$target/debug/acextream" channel import "$work/demo.m3u"
+# A guide for them: "<name> live" on the air for the next 40 min, then "<name>
+# later" (the channel list's "On now" and the player's now/next).
+cat > "$work/xmltv.py" <<'PY'
+import json, sys, time
+from xml.sax.saxutils import escape, quoteattr
+now = int(time.time())
+fmt = lambda t: time.strftime("%Y%m%d%H%M%S +0000", time.gmtime(t))
+print('<?xml version="1.0" encoding="UTF-8"?>\n<tv>')
+channels = json.load(sys.stdin)
+for i, c in enumerate(channels):
+    print('<channel id="demo%d.sim"><display-name>%s</display-name></channel>' % (i, escape(c["name"])))
+for i, c in enumerate(channels):
+    for start, stop, what in ((now - 1200, now + 2400, "live"), (now + 2400, now + 6000, "later")):
+        print('<programme channel="demo%d.sim" start=%s stop=%s><title>%s</title></programme>'
+              % (i, quoteattr(fmt(start)), quoteattr(fmt(stop)), escape(c["name"] + " " + what)))
+print("</tv>")
+PY
+python3 "$work/xmltv.py" < "$work/catalogue.json" > "$work/guide.xml"
+"$target/debug/acextream" epg import "$work/guide.xml" >/dev/null
 "$target/debug/acextream" user add viewer --password viewer-pw-1 --max-connections 2 >/dev/null
 FIRST_ID=$(sed -n 's|^acestream://||p' "$work/demo.m3u" | head -n1)
 
@@ -207,6 +240,108 @@ await step('stop a stream', async () => {
   await page.screenshot({ path: `${shots}/live-after-stop-desktop.png`, fullPage: true });
 });
 
+// The player. A channel is found on the channels page by its name, played from
+// its row's Play button, and waited for until it plays or shows a message (the
+// server starts a cold channel within 45 s).
+const players = { h264: process.env.H264_NAME, mpeg2: process.env.MPEG2_NAME };
+const playerCsp = [];
+async function openPlayer(p, name) {
+  await p.goto(base + '/dashboard/channels');
+  const id = await p.evaluate((n) => {
+    const row = [...document.querySelectorAll('tr[data-channel]')].find((r) => r.dataset.name === n);
+    return row ? row.dataset.id : null;
+  }, name);
+  if (!id) throw new Error('no channel named "' + name + '" on the channels page');
+  await p.click(`tr[data-channel][data-id="${id}"] .btn-play`);
+  await p.waitForSelector('[data-player-dialog][open]');
+  await p.waitForFunction(() => ['playing', 'error'].includes(
+    document.querySelector('[data-player-dialog]').dataset.playerState), null, { timeout: 75000 });
+  return id;
+}
+const playerError = (p) => p.evaluate(() => {
+  const d = document.querySelector('[data-player-dialog]');
+  if (d.querySelector('[data-player-error]').hidden) return null;
+  return d.querySelector('[data-player-error-title]').textContent + ': ' + d.querySelector('[data-player-error-text]').textContent;
+});
+// A failed step must not leave the modal dialog over the page for the next one.
+const closePlayer = async (p) => {
+  if (await p.isVisible('[data-player-dialog][open]')) await p.click('[data-player-dialog] [data-close]');
+};
+const video = (p) => p.evaluate(() => {
+  const v = document.querySelector('[data-player-video]');
+  return { t: v.currentTime, w: v.videoWidth, h: v.videoHeight, src: v.getAttribute('src'), hls: !!(window.acx.player && window.acx.player.hls) };
+});
+page.on('console', (m) => { if (/Content Security Policy|Refused to/.test(m.text())) playerCsp.push(m.text()); });
+
+await step('the channel list shows what is on now', async () => {
+  await page.goto(base + '/dashboard/channels');
+  await page.waitForFunction(() => [...document.querySelectorAll('tr[data-channel] [data-now] .now-title')]
+    .some((n) => n.textContent === n.closest('tr').dataset.name + ' live'), null, { timeout: 10000 });
+});
+
+await step('player plays an H.264 channel for 10 s', async () => {
+  if (!players.h264) throw new Error('the simulator\'s catalogue has no channel with "video": "h264"');
+  await openPlayer(page, players.h264);
+  const guide = await page.evaluate(() => [...document.querySelectorAll('[data-player-dialog] [data-prog-title]')].map((n) => n.textContent));
+  if (guide[0] !== players.h264 + ' live' || guide[1] !== players.h264 + ' later') throw new Error('now/next not shown: ' + JSON.stringify(guide));
+  const times = [];
+  for (let s = 0; s <= 10; s++) {
+    const err = await playerError(page);
+    if (err) throw new Error(`after ${s} s the player shows "${err}"`);
+    times.push((await video(page)).t);
+    if (s < 10) await page.waitForTimeout(1000);
+  }
+  const v = await video(page);
+  console.log(`     currentTime each second: ${times.map((t) => t.toFixed(1)).join(' ')}; picture ${v.w}x${v.h}`);
+  // Still advancing in the second half: playing, not stalled after one segment.
+  if (!(times[5] > times[0] && times[10] > times[5])) throw new Error('currentTime did not advance: ' + times.join(', '));
+  if (!(v.w > 0 && v.h > 0)) throw new Error('no decoded picture (videoWidth 0)');
+  await page.screenshot({ path: `${shots}/player-h264-desktop.png` });
+});
+if (await page.isVisible('[data-player-error]:not([hidden])')) await closePlayer(page);
+
+await step('the live page counts the HLS viewer', async () => {
+  const live = await desk.context.newPage();
+  try {
+    await live.goto(base + '/dashboard/live');
+    await live.waitForSelector('.stream-card [data-hls-viewers]:not([data-hls-viewers="0"])', { timeout: 20000 });
+    await live.waitForSelector('.stream-card tr[data-via=hls]');
+    await live.screenshot({ path: `${shots}/live-hls-viewer-desktop.png`, fullPage: true });
+  } finally { await live.close(); }
+});
+
+await step('closing the player stops it', async () => {
+  const after = [];
+  const seen = (r) => { if (r.url().includes('/hls/')) after.push(r.url()); };
+  if (!(await page.isVisible('[data-player-dialog][open]'))) throw new Error('no player open (it did not play)');
+  await page.click('[data-player-dialog] [data-close]');
+  await page.waitForSelector('[data-player-dialog]:not([open])', { state: 'attached' });
+  page.on('request', seen);
+  await page.waitForTimeout(8000); // longer than a playlist reload or a segment
+  page.off('request', seen);
+  const v = await video(page);
+  if (v.src || v.hls) throw new Error('the player still holds the stream: ' + JSON.stringify(v));
+  if (after.length) throw new Error(after.length + ' HLS request(s) after closing, e.g. ' + after[0]);
+});
+
+await step('player explains an MPEG-2 channel', async () => {
+  if (!players.mpeg2) throw new Error('the simulator\'s catalogue has no channel with "video": "mpeg2"');
+  await openPlayer(page, players.mpeg2);
+  const err = await playerError(page);
+  if (!err) throw new Error('the MPEG-2 channel shows no message');
+  console.log('     message: ' + err);
+  if (!/mpeg-?2|codec|decode|H\.264/i.test(err)) throw new Error('the message does not say why: ' + err);
+  const url = await page.inputValue('[data-player-url]');
+  if (!/\/ace\/getstream\?id=[0-9a-f]{40}/.test(url)) throw new Error('no stream URL for VLC: "' + url + '"');
+  if (!(await page.isVisible('[data-player-copy]'))) throw new Error('no Copy stream URL button');
+  await page.screenshot({ path: `${shots}/player-mpeg2-desktop.png` });
+});
+await closePlayer(page);
+
+await step('player: no CSP violations', async () => {
+  if (playerCsp.length) throw new Error(playerCsp.join(' | '));
+});
+
 await step('sign out', async () => {
   await Promise.all([page.waitForURL('**/dashboard/login'), page.click('.logout button')]);
   await page.goto(base + '/dashboard/');
@@ -223,8 +358,17 @@ const viewer = new AbortController();
     while (!(await reader.read()).done) { /* discard */ }
   } catch (e) { /* aborted at the end */ }
 })();
-await session('phone', { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+const phone = await session('phone', { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
 viewer.abort();
+await step('phone: player', async () => {
+  if (!players.h264) throw new Error('no H.264 channel in the catalogue');
+  await openPlayer(phone.page, players.h264);
+  const err = await playerError(phone.page);
+  if (err) throw new Error('the player shows "' + err + '"');
+  await phone.page.waitForTimeout(2000);
+  await phone.page.screenshot({ path: `${shots}/player-h264-phone.png` });
+});
+await closePlayer(phone.page);
 
 await browser.close();
 if (failures.length) {
@@ -235,6 +379,7 @@ console.log('all browser steps passed');
 JS
 
 status=0
+H264_NAME=$H264_NAME MPEG2_NAME=$MPEG2_NAME \
 VIEW_URL="$BASE/ace/getstream?id=$FIRST_ID&username=viewer&password=viewer-pw-1" \
 NODE_DIR=$nodedir/node_modules BASE=$BASE SHOTS=$shots ADMIN_PASSWORD=$ACEXTREAM_ADMIN__PASSWORD \
     node "$work/drive.mjs" || status=$?

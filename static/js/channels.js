@@ -1,6 +1,7 @@
 // Channels: add, edit, delete, copy a stream URL, a channel's links (with their
-// health; add, remove, move up/down), and the availability check with live
-// progress. The list itself is rendered (and paged) by the server.
+// health; add, remove, move up/down), what is on now (from the guide), and the
+// availability check with live progress. The list itself is rendered (and paged)
+// by the server; Play buttons open the player (player.js).
 'use strict';
 
 document.addEventListener('DOMContentLoaded', () => {
@@ -19,6 +20,33 @@ document.addEventListener('DOMContentLoaded', () => {
     if (img.complete && img.naturalWidth === 0) fallback();
     else img.addEventListener('error', fallback);
   }
+
+  // "On now": the programme on the air of each listed channel, refreshed every
+  // minute (a programme ending moves the column on without a reload).
+  const rows = Array.from(document.querySelectorAll('tr[data-channel]'));
+  const hhmm = (t) => new Date(t * 1000).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  async function onNow() {
+    if (!rows.length) return;
+    const qs = rows.map((r) => 'channel=' + encodeURIComponent(r.dataset.id)).join('&');
+    let now;
+    try { now = await api('GET', '/api/guide/now?' + qs); } catch (e) { return; }
+    const t = Date.now() / 1000;
+    for (const row of rows) {
+      const cell = row.querySelector('[data-now]');
+      if (!cell) continue;
+      const p = now && now[row.dataset.id];
+      clear(cell);
+      if (!p) { cell.append(el('span', { class: 'muted' }, '—')); continue; }
+      const span = p.stop - p.start;
+      cell.title = p.title + ' · ' + hhmm(p.start) + '–' + hhmm(p.stop);
+      cell.append(
+        el('div', { class: 'now-title' }, p.title),
+        el('div', { class: 'now-when muted small' },
+          el('progress', { max: 1, value: span > 0 ? Math.min(1, Math.max(0, (t - p.start) / span)) : 0 }),
+          ' until ' + hhmm(p.stop)));
+    }
+  }
+  poll(onNow, 60000);
 
   function show(row) {
     editing = row;

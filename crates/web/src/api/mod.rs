@@ -3,9 +3,11 @@
 pub mod aceproxy;
 pub mod channels;
 pub mod fields;
+pub mod history;
 pub mod links;
 pub mod logs;
 pub mod metrics;
+pub mod now_playing;
 pub mod player;
 pub mod settings;
 pub mod sources;
@@ -25,6 +27,8 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .configure(settings::config)
         .configure(logs::config)
         .configure(stats::config)
+        .configure(history::config)
+        .configure(now_playing::config)
         .configure(player::config)
         .service(web::resource("/health").route(web::get().to(crate::health::health)));
 }

@@ -1,5 +1,8 @@
 //! The dashboard's CSS, scripts and icon, embedded in the binary (the dashboard
 //! works offline on a LAN, with no CDN) and served under `/static/`.
+//!
+//! `vendor/` holds the pinned third-party builds `scripts/vendor_js.sh` copies
+//! (hls.js for the player, uPlot for the overview's chart) with their licences.
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
@@ -9,7 +12,7 @@ use blake2::Digest as _;
 const ASSETS: &[(&str, &str, &[u8])] = &[
     (
         "css/app.css",
-        "text/css; charset=utf-8",
+        CSS,
         include_bytes!("../../../../static/css/app.css"),
     ),
     (
@@ -63,6 +66,36 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         include_bytes!("../../../../static/js/logs.js"),
     ),
     (
+        "js/player.js",
+        JS,
+        include_bytes!("../../../../static/js/player.js"),
+    ),
+    (
+        "vendor/hls.js-1.7.4/hls.light.min.js",
+        JS,
+        include_bytes!("../../../../static/vendor/hls.js-1.7.4/hls.light.min.js"),
+    ),
+    (
+        "vendor/hls.js-1.7.4/LICENSE",
+        TEXT,
+        include_bytes!("../../../../static/vendor/hls.js-1.7.4/LICENSE"),
+    ),
+    (
+        "vendor/uplot-1.6.32/uPlot.iife.min.js",
+        JS,
+        include_bytes!("../../../../static/vendor/uplot-1.6.32/uPlot.iife.min.js"),
+    ),
+    (
+        "vendor/uplot-1.6.32/uPlot.min.css",
+        CSS,
+        include_bytes!("../../../../static/vendor/uplot-1.6.32/uPlot.min.css"),
+    ),
+    (
+        "vendor/uplot-1.6.32/LICENSE",
+        TEXT,
+        include_bytes!("../../../../static/vendor/uplot-1.6.32/LICENSE"),
+    ),
+    (
         "img/logo.svg",
         "image/svg+xml",
         include_bytes!("../../../../static/img/logo.svg"),
@@ -70,6 +103,8 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
 ];
 
 const JS: &str = "text/javascript; charset=utf-8";
+const CSS: &str = "text/css; charset=utf-8";
+const TEXT: &str = "text/plain; charset=utf-8";
 
 /// A short digest of every asset (the `?v=` query of asset URLs).
 pub fn version() -> String {

@@ -26,9 +26,12 @@ use tera::Tera;
 use crate::state::AppState;
 
 /// The policy of every dashboard page: nothing inline, nothing from elsewhere
-/// except channel logos (which may live on any http/https host).
+/// except channel logos (which may live on any http/https host). The player's
+/// `<video>` plays a `blob:` URL: hls.js feeds it through a MediaSource object
+/// URL (the HLS playlist and segments themselves are fetched from 'self').
 pub const CSP: &str = "default-src 'self'; img-src 'self' http: https: data:; style-src 'self'; \
-                       script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+                       script-src 'self'; media-src 'self' blob:; frame-ancestors 'none'; \
+                       base-uri 'none'; form-action 'self'";
 
 /// Registers `/`, `/dashboard/*` and `/static/*`.
 pub fn config(cfg: &mut web::ServiceConfig) {
@@ -160,6 +163,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../../templates/settings.html"),
     ),
     ("logs.html", include_str!("../../../../templates/logs.html")),
+    (
+        "player.html",
+        include_str!("../../../../templates/player.html"),
+    ),
     (
         "not_found.html",
         include_str!("../../../../templates/not_found.html"),

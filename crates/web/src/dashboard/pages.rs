@@ -44,6 +44,8 @@ fn base(
     ctx.insert("v", &*state.pages.version);
     ctx.insert("origin", &BaseUrl::of(req, &state.settings).origin());
     ctx.insert("version", env!("CARGO_PKG_VERSION"));
+    // Stream URLs shown for copying (channel list, player) then need credentials.
+    ctx.insert("proxy_auth", &state.settings.server.ace_proxy_auth);
     Ok(ctx)
 }
 
@@ -82,6 +84,8 @@ pub async fn overview(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let mut ctx = base(&req, &state, "overview", "Overview")?;
+    // The chart's history fills from the first overview on.
+    crate::api::history::ensure_started(&state);
     let (counts, sources, guides) = state
         .store
         .run(|c| {
@@ -276,7 +280,6 @@ pub async fn channels(
     );
     ctx.insert("sel_category", &q.category_id.parse::<i64>().ok());
     ctx.insert("sel_source", &q.source_id.parse::<i64>().ok());
-    ctx.insert("proxy_auth", &state.settings.server.ace_proxy_auth);
     ok(&state, "channels.html", &ctx)
 }
 
