@@ -172,6 +172,7 @@ async fn poll_and_check(media: &str, span: Duration, from: Option<&str>) -> (usi
     let mut last_seq: Option<u64> = None;
     let mut last_disc_seq = 0;
     let mut seen: BTreeMap<u64, bool> = BTreeMap::new();
+    let mut uris: BTreeMap<u64, String> = BTreeMap::new();
     let mut pmt_pid = None;
     while started.elapsed() < span {
         let resp = get(media, from).await;
@@ -198,6 +199,11 @@ async fn poll_and_check(media: &str, span: Duration, from: Option<&str>) -> (usi
             );
             assert!(*pdt, "EXT-X-PROGRAM-DATE-TIME on every segment");
             assert!(!uri.contains(PASS), "no password in a segment URL");
+            let first_uri = uris.entry(*seq).or_insert_with(|| uri.clone());
+            assert_eq!(
+                first_uri, uri,
+                "a segment's URL never changes between reloads"
+            );
             if seen.contains_key(seq) {
                 continue;
             }

@@ -241,7 +241,7 @@ async fn admit(state: &AppState, token: &str, kind: Kind) -> Result<Ticket, ApiE
     Ok(ticket)
 }
 
-/// `/hls/{ticket}/index.m3u8`: the live media playlist, segment URLs re-signed.
+/// `/hls/{ticket}/index.m3u8`: the live media playlist, each segment URL ticketed.
 async fn media_playlist(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -254,25 +254,34 @@ async fn media_playlist(
         ticket.user.as_str()
     };
     let upstream = fetch_playlist(&state, &req, &ticket, shown).await?;
+    let origin = BaseUrl::of(&req, &state.settings).origin();
     let segment_ticket = Ticket {
         kind: Kind::Segment,
-        expires: now_epoch() + SEGMENT_TTL.as_secs() as i64,
         ..ticket
     };
-    let prefix = format!(
-        "{}/hls/{}/",
-        BaseUrl::of(&req, &state.settings).origin(),
-        state.hls_key.sign(&segment_ticket)
-    );
-    Ok(playlist_response(rewrite_uris(&upstream.text, &prefix)))
+    let text = rewrite_uris(&upstream.text, |start| {
+        // Each segment's ticket expires SEGMENT_TTL after the segment's own time:
+        // the URL of a segment is the same on every reload (RFC 8216 §6.2.1; hls.js
+        // refuses a playlist whose segment URLs change), yet short-lived.
+        let ticket = Ticket {
+            expires: start.unwrap_or(segment_ticket.expires) + SEGMENT_TTL.as_secs() as i64,
+            ..segment_ticket.clone()
+        };
+        format!("{origin}/hls/{}/", state.hls_key.sign(&ticket))
+    });
+    Ok(playlist_response(text))
 }
 
-/// Prefixes every URI line (the mux writes `<seq>.ts`) with `prefix`.
-fn rewrite_uris(playlist: &str, prefix: &str) -> String {
-    let mut out = String::with_capacity(playlist.len() + 64 * 16);
+/// Prefixes every URI line (the mux writes `<seq>.ts`) with `prefix(start)`, the
+/// start being the epoch second of the segment's `EXT-X-PROGRAM-DATE-TIME`.
+fn rewrite_uris(playlist: &str, prefix: impl Fn(Option<i64>) -> String) -> String {
+    let mut out = String::with_capacity(playlist.len() + 300 * 16);
+    let mut start = None;
     for line in playlist.lines() {
-        if !line.is_empty() && !line.starts_with('#') {
-            out.push_str(prefix);
+        if let Some(at) = line.strip_prefix("#EXT-X-PROGRAM-DATE-TIME:") {
+            start = at.parse::<jiff::Timestamp>().ok().map(|t| t.as_second());
+        } else if !line.is_empty() && !line.starts_with('#') {
+            out.push_str(&prefix(start.take()));
         }
         out.push_str(line);
         out.push('\n');
@@ -331,10 +340,12 @@ mod tests {
 
     #[test]
     fn uri_lines_get_the_ticketed_prefix_and_tags_stay() {
-        let p = "#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXTINF:4.000,\n17.ts\n#EXTINF:4.000,\n18.ts\n";
-        let out = rewrite_uris(p, "http://h/hls/T/");
-        assert!(out.contains("\nhttp://h/hls/T/17.ts\n"));
-        assert!(out.contains("\nhttp://h/hls/T/18.ts\n"));
+        let p = "#EXTM3U\n#EXT-X-TARGETDURATION:4\n\
+                 #EXT-X-PROGRAM-DATE-TIME:2026-12-03T06:00:00.000Z\n#EXTINF:4.000,\n17.ts\n\
+                 #EXT-X-PROGRAM-DATE-TIME:2026-12-03T06:00:04.000Z\n#EXTINF:4.000,\n18.ts\n";
+        let out = rewrite_uris(p, |start| format!("http://h/hls/{}/", start.unwrap_or(0)));
+        assert!(out.contains("\nhttp://h/hls/1796277600/17.ts\n"), "{out}");
+        assert!(out.contains("\nhttp://h/hls/1796277604/18.ts\n"), "{out}");
         assert!(out.starts_with("#EXTM3U\n#EXT-X-TARGETDURATION:4\n"));
     }
 }

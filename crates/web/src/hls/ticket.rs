@@ -5,9 +5,10 @@
 //! every ticket (players then reload the `.m3u8` URL they were given).
 //!
 //! Two lifetimes: the media playlist URL in the master playlist lives as long as
-//! a viewing session may ([`SESSION_TTL`]); segment URLs are re-signed on every
-//! playlist reload and live only [`SEGMENT_TTL`] — a leaked segment URL is
-//! useless a few minutes later, and never reveals a password.
+//! a viewing session may ([`SESSION_TTL`]); a segment URL expires [`SEGMENT_TTL`]
+//! after its segment's own time (so it is the same on every reload, as RFC 8216
+//! and hls.js require) — a leaked segment URL is useless a few minutes later,
+//! and never reveals a password.
 
 use std::time::Duration;
 
