@@ -74,6 +74,11 @@ echo "Xtream:      server $BASE, username $DEMO_USER, password $DEMO_PASSWORD"
 echo "M3U:         $BASE/get.php?username=$DEMO_USER&password=$DEMO_PASSWORD&type=m3u_plus&output=ts"
 echo "XMLTV:       $BASE/xmltv.php?username=$DEMO_USER&password=$DEMO_PASSWORD"
 echo "play one:    ffplay '$BASE/live/$DEMO_USER/$DEMO_PASSWORD/1.ts'"
+# Channels are numbered in import order: the first real-video (H.264) one as HLS.
+hls_id=$(python3 -c 'import json,sys; l=json.load(open(sys.argv[1])); print(next((i+1 for i,c in enumerate(l) if c.get("video")=="h264"),""))' "$work/catalogue.json")
+if [ -n "$hls_id" ]; then
+    echo "as HLS:      ffplay '$BASE/live/$DEMO_USER/$DEMO_PASSWORD/$hls_id.m3u8'  (or the dashboard's Play button)"
+fi
 echo "or directly by AceStream id:"
 python3 - "$work/catalogue.json" "$BASE" "$DEMO_USER" "$DEMO_PASSWORD" <<'PY'
 import json, sys

@@ -29,14 +29,9 @@ fn error_fault() -> Fault {
     }
 }
 
-/// A channel with these links (content ids), by the REST API; its id.
+/// A channel with these links, by the REST API; its id.
 async fn channel(app: &TestApp, name: &str, links: &[&Content]) -> i64 {
-    let links: Vec<String> = links.iter().map(|c| c.content_id.clone()).collect();
-    let (status, body) = Api(app)
-        .post("/api/channels", json!({"name": name, "links": links}))
-        .await;
-    assert_eq!(status, 201, "{body}");
-    body["id"].as_i64().unwrap()
+    common::channel_with_links(app, name, links).await
 }
 
 /// acextream on `engine` with a player account `viewer`.

@@ -40,12 +40,7 @@ async fn app_with(
 
 /// A channel with these links, by the REST API; its id.
 async fn channel(app: &TestApp, name: &str, links: &[&Content]) -> i64 {
-    let links: Vec<String> = links.iter().map(|c| c.content_id.clone()).collect();
-    let (status, body) = Api(app)
-        .post("/api/channels", json!({"name": name, "links": links}))
-        .await;
-    assert_eq!(status, 201, "{body}");
-    body["id"].as_i64().unwrap()
+    common::channel_with_links(app, name, links).await
 }
 
 fn m3u8_url(app: &TestApp, id: i64) -> String {

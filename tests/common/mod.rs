@@ -347,6 +347,24 @@ impl TestApp {
 }
 
 /// GET `url` (no credentials) and parse its JSON body, whatever the status.
+/// A catalogue channel with these simulator contents as its links, in order, made
+/// through the REST API; its id.
+pub async fn channel_with_links(
+    app: &TestApp,
+    name: &str,
+    links: &[&acestream_sim::Content],
+) -> i64 {
+    let links: Vec<String> = links.iter().map(|c| c.content_id.clone()).collect();
+    let (status, body) = Api(app)
+        .post(
+            "/api/channels",
+            serde_json::json!({"name": name, "links": links}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    body["id"].as_i64().unwrap()
+}
+
 pub async fn get_json(url: impl reqwest::IntoUrl) -> serde_json::Value {
     http().get(url).send().await.unwrap().json().await.unwrap()
 }

@@ -132,18 +132,8 @@ pub fn payload(packet: &[u8]) -> Option<&[u8]> {
 /// CRC-32/MPEG-2 (polynomial 0x04C11DB7, initial all ones, no reflection, no
 /// final xor): the checksum ending every PSI section.
 pub fn crc32_mpeg2(data: &[u8]) -> u32 {
-    let mut crc: u32 = 0xFFFF_FFFF;
-    for &byte in data {
-        crc ^= u32::from(byte) << 24;
-        for _ in 0..8 {
-            crc = if crc & 0x8000_0000 != 0 {
-                (crc << 1) ^ 0x04C1_1DB7
-            } else {
-                crc << 1
-            };
-        }
-    }
-    crc
+    const MPEG2: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_MPEG_2);
+    MPEG2.checksum(data)
 }
 
 /// Gathers one PSI section from the packets of a PID (a PMT with many streams can
