@@ -48,6 +48,9 @@ HLS_PASSWORD=hls-$RANDOM$RANDOM
 # After the HLS viewers stop, how long to wait before counting engine stops: HLS
 # viewers hold no connection, so the daemon notices they left only after its HLS
 # idle time, then the grace.
+# HLS viewers hold no connection: the daemon sees them leave hls.viewer_timeout
+# after their last fetch (30 s by default, 5 s here), then the idle grace runs.
+HLS_VIEWER_TIMEOUT_S=5
 HLS_SETTLE_S=10
 
 command -v python3 >/dev/null || { echo "bench.sh: python3 is required" >&2; exit 1; }
@@ -199,6 +202,7 @@ start_daemon() {
     ACEXTREAM_DATABASE__PATH=$WORK/db.sqlite \
     ACEXTREAM_ADMIN__PASSWORD=$PASSWORD \
     ACEXTREAM_MUX__IDLE_GRACE=${GRACE_S}s \
+    ACEXTREAM_HLS__VIEWER_TIMEOUT=${HLS_VIEWER_TIMEOUT_S}s \
     ACEXTREAM_LOG__LEVEL=warn \
     ACEXTREAM_LOG__ACCESS_LOG=false \
     ACEXTREAM_MUX__STALL_TIMEOUT=${DAEMON_STALL:-15s} \

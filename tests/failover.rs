@@ -12,7 +12,6 @@ use std::time::Duration;
 use acestream_sim::ts::TsChecker;
 use acestream_sim::{Content, Fault, SimConfig, Simulator};
 use common::{Api, TestApp, eventually, get_json, http};
-use serde_json::json;
 
 const WAIT: Duration = Duration::from_secs(20);
 

@@ -103,7 +103,7 @@ pub struct HlsStatus {
 impl HlsChannel {
     /// An idle HLS side for a hub.
     pub(crate) fn new(settings: HlsSettings) -> Self {
-        let segmenter = Segmenter::new(segmenter_config(&settings));
+        let segmenter = Segmenter::new(segmenter_config(&settings, 0));
         Self {
             settings,
             state: Mutex::new(State {
@@ -191,8 +191,6 @@ impl HlsChannel {
             st.running = true;
             st.failed = None;
             st.unsupported = None;
-            // Whatever happened while nobody watched is missing from the window.
-            st.segmenter.mark_discontinuity();
             let this = self.clone();
             tokio::spawn(async move { this.run(viewer).await });
         }
@@ -252,8 +250,15 @@ impl HlsChannel {
         drop(viewer);
     }
 
+    /// The task is over: the window is dropped (its slices keep ring chunks
+    /// alive), and a later viewer starts a fresh window numbered after it.
     fn stop(&self) {
-        self.lock().running = false;
+        {
+            let mut st = self.lock();
+            st.running = false;
+            let next = st.segmenter.latest_seq().map_or(0, |s| s + 1);
+            st.segmenter = Segmenter::new(segmenter_config(&self.settings, next));
+        }
         self.bump();
     }
 
@@ -348,10 +353,10 @@ impl HlsChannel {
 /// seconds: a segment lasts at least a second, so a channel started again later
 /// (after its idle grace, or a restart) never numbers a segment below one a
 /// player saw before — EXT-X-MEDIA-SEQUENCE only ever increases for a URL.
-fn segmenter_config(settings: &HlsSettings) -> SegmenterConfig {
+fn segmenter_config(settings: &HlsSettings, at_least: u64) -> SegmenterConfig {
     SegmenterConfig {
         segment_duration: settings.segment_duration,
         window: settings.window,
-        first_seq: jiff::Timestamp::now().as_second().max(0) as u64,
+        first_seq: (jiff::Timestamp::now().as_second().max(0) as u64).max(at_least),
     }
 }

@@ -812,7 +812,10 @@ mod tests {
         let Some(last) = s.latest_seq() else {
             return Vec::new();
         };
-        (0..=last).filter_map(|q| s.segment(q)).collect()
+        // Only the held segments can answer (at most 2 × window of them).
+        (last.saturating_sub(4096)..=last)
+            .filter_map(|q| s.segment(q))
+            .collect()
     }
 
     /// What holds for every segment: whole packets, no null packets, a PAT first
@@ -1305,7 +1308,7 @@ mod tests {
         let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
         let mut s = Segmenter::new(SegmenterConfig::default());
         let mut target = None;
-        for round in 0..3000u32 {
+        for round in 0..1000u32 {
             let len = (rng.next() % 4000) as usize;
             let mut data: Vec<u8> = (0..len).map(|_| rng.byte()).collect();
             // Mostly packet-shaped garbage: sync bytes, few PIDs, any flags.
