@@ -443,3 +443,43 @@ async fn the_engine_path_and_the_xtream_playlist_offer_hls() {
     let forged = media.replacen("/hls/", "/hls/x", 1);
     assert_eq!(get(&forged, None).await.status(), 403);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_password_or_a_disabled_account_ends_hls_sessions_at_once() {
+    let tv = h264("Private");
+    let sim = sim_with(vec![tv.clone()]).await;
+    let app = app_with(&sim, 2, |_| {}).await;
+    let id = channel(&app, "Private", &[&tv]).await;
+    let media = media_url(&m3u8_url(&app, id), None).await;
+    assert_eq!(get(&media, None).await.status(), 200);
+    let (_, users) = Api(&app).get("/api/users").await;
+    let uid = users
+        .as_array()
+        .or_else(|| users["users"].as_array())
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == USER)
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let (status, body) = Api(&app)
+        .put(
+            &format!("/api/users/{uid}"),
+            json!({"password": "a-new-pass-2"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        get(&media, None).await.status(),
+        403,
+        "the old session does not outlive the password"
+    );
+    let fresh = app.url(&format!("/live/{USER}/a-new-pass-2/{id}.m3u8"));
+    let media = media_url(&fresh, None).await;
+    assert_eq!(get(&media, None).await.status(), 200);
+    let (status, _) = Api(&app)
+        .put(&format!("/api/users/{uid}"), json!({"enabled": false}))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(get(&media, None).await.status(), 403, "nor the account");
+}
