@@ -206,6 +206,10 @@ impl Connections {
             return Ok(false);
         }
         let list = slots.entry(user.to_owned()).or_default();
+        // A new session from the address and channel of an older one supersedes
+        // it (a reloaded page, a player re-opening the URL): one lease per address
+        // and channel, so a client re-fetching the `.m3u8` cannot pile them up.
+        list.retain(|s| !(s.hls.is_some() && s.ip == ip && s.channel == channel));
         let slot = Slot {
             id: self.next.fetch_add(1, Ordering::Relaxed),
             ip: ip.to_owned(),
@@ -370,6 +374,20 @@ mod tests {
         std::thread::sleep(Duration::from_millis(80));
         assert_eq!(c.active("u"), 0);
         assert!(c.acquire("u", 1, "2.2.2.2", "ch8").is_ok());
+    }
+
+    #[test]
+    fn re_opening_the_url_from_one_address_keeps_one_lease() {
+        let c = Arc::new(Connections::new(Duration::from_secs(30)));
+        for n in 0..1000 {
+            assert_eq!(
+                c.renew_hls("u", 0, "1.1.1.1", "ch7", &format!("s{n}")),
+                Ok(true)
+            );
+        }
+        assert_eq!(c.lock().get("u").map(Vec::len), Some(1));
+        assert!(!c.touch_hls("u", "s0"), "superseded");
+        assert!(c.touch_hls("u", "s999"));
     }
 
     #[test]
