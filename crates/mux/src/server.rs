@@ -163,10 +163,7 @@ async fn getstream(
         Ok(viewer) => stream_headers(Response::builder())
             .body(body::stream(viewer))
             .unwrap_or_default(),
-        Err(e) => {
-            let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_GATEWAY);
-            text(status, &e.to_string())
-        }
+        Err(e) => start_error(&e),
     }
 }
 
@@ -223,10 +220,7 @@ async fn hls_playlist(
             b.body(body::full(p.text)).unwrap_or_default()
         }
         Err(HlsError::Unsupported(reason)) => text(StatusCode::UNSUPPORTED_MEDIA_TYPE, &reason),
-        Err(HlsError::Start(e)) => {
-            let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_GATEWAY);
-            text(status, &e.to_string())
-        }
+        Err(HlsError::Start(e)) => start_error(&e),
     }
 }
 
@@ -265,6 +259,12 @@ fn hls_segment(
             "no such segment (expired or not yet cut)",
         ),
     }
+}
+
+/// A channel that did not start: its status (502/503/504) and the reason.
+fn start_error(e: &crate::hub::StartError) -> Response<Body> {
+    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_GATEWAY);
+    text(status, &e.to_string())
 }
 
 fn stream_headers(b: http::response::Builder) -> http::response::Builder {

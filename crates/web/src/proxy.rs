@@ -67,11 +67,7 @@ async fn manifest(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
         Some(channel) => crate::hls::ticket::Target::Channel(channel),
         None => crate::hls::ticket::Target::Link(kind.clone(), value),
     };
-    let viewer = crate::hls::Viewer {
-        user: user.as_ref(),
-        label: "-",
-    };
-    crate::hls::master(&state, &req, viewer, target).await
+    crate::hls::master(&state, &req, user.as_ref(), target).await
 }
 
 /// The client of the stream hop (hyper, not reqwest, for its buffer controls).

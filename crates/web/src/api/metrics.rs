@@ -164,8 +164,8 @@ async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRes
     // which would read as a counter reset.
     if let Ok(all) = &streams {
         let list = all["streams"].as_array().cloned().unwrap_or_default();
-        let viewers: u64 = list.iter().filter_map(|s| s["clients"].as_u64()).sum();
         let sum = |k: &str| -> u64 { list.iter().filter_map(|s| s[k].as_u64()).sum() };
+        let viewers = sum("clients");
         let m = &all["metrics"];
         let n = |k: &str| m[k].as_u64().unwrap_or(0);
         out.family(

@@ -34,19 +34,12 @@ pub fn config(cfg: &mut web::ServiceConfig) {
 /// The MIME type of every playlist (RFC 8216 §4).
 pub const PLAYLIST_TYPE: &str = "application/vnd.apple.mpegurl";
 
-/// Who is watching, for a new HLS session.
-pub struct Viewer<'a> {
-    /// The account (`None`: a viewer that holds no connection slot).
-    pub user: Option<&'a users::User>,
-    /// Shown on the status pages for a slot-less viewer.
-    pub label: &'a str,
-}
-
-/// Starts an HLS session on `target` and answers its master playlist.
+/// Starts an HLS session on `target` for `user` (`None`: an anonymous viewer,
+/// which holds no connection slot) and answers its master playlist.
 pub async fn master(
     state: &AppState,
     req: &HttpRequest,
-    viewer: Viewer<'_>,
+    user: Option<&users::User>,
     target: Target,
 ) -> Result<HttpResponse, ApiError> {
     if !state.settings.hls.enabled {
@@ -58,9 +51,8 @@ pub async fn master(
     let now = now_epoch();
     let ticket = Ticket {
         kind: Kind::Playlist,
-        user: viewer.user.map(|u| u.username.clone()).unwrap_or_default(),
-        key_print: viewer
-            .user
+        user: user.map(|u| u.username.clone()).unwrap_or_default(),
+        key_print: user
             .map(|u| ticket::key_print(&u.password_hash))
             .unwrap_or_default(),
         target,
@@ -68,7 +60,7 @@ pub async fn master(
         session: ticket::new_session_id(),
         expires: now + SESSION_TTL.as_secs() as i64,
     };
-    if let Some(user) = viewer.user {
+    if let Some(user) = user {
         state
             .connections
             .renew_hls(
@@ -80,12 +72,12 @@ pub async fn master(
             )
             .map_err(|e| ApiError::Forbidden(e.to_string()))?;
     }
-    let shown = viewer.user.map_or(viewer.label, |u| u.username.as_str());
+    let shown = user.map_or("-", |u| u.username.as_str());
     let upstream = match fetch_playlist(state, req, &ticket, shown).await {
         Ok(u) => u,
         Err(e) => {
             // It never watched: its slot goes back at once.
-            if let Some(user) = viewer.user {
+            if let Some(user) = user {
                 state.connections.end_hls(&user.username, &ticket.session);
             }
             return Err(e);

@@ -83,11 +83,7 @@ async fn serve(
         return Err(ApiError::NotFound("no such channel".into()));
     }
     if ext == "m3u8" {
-        let viewer = crate::hls::Viewer {
-            user: Some(&user),
-            label: "-",
-        };
-        return crate::hls::master(state, req, viewer, Target::Channel(channel.id)).await;
+        return crate::hls::master(state, req, Some(&user), Target::Channel(channel.id)).await;
     }
     let query = crate::play::channel_query(state, channel.id, None).await?;
     let head = req.method() == Method::HEAD;
