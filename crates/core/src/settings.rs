@@ -56,6 +56,39 @@ pub struct Settings {
     pub log: LogSettings,
     /// Details of the Xtream Codes API.
     pub xtream: XtreamSettings,
+    /// The HDHomeRun tuner emulation (Plex, Jellyfin, Emby).
+    pub hdhr: HdhrSettings,
+}
+
+/// The HDHomeRun tuner emulation. Every account has a tuner at
+/// `/hdhr/<user>/<password>/` on the public port; these keys size it and turn on
+/// the optional auto-detection, which is off unless an account is named for it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct HdhrSettings {
+    /// `TunerCount` of an account with unlimited connections (`max_connections` 0).
+    pub tuners_unlimited: u32,
+    /// The account announced by UDP discovery (port 65001) and SSDP (port 1900),
+    /// and served at the root of `hdhr.bind`. Unset: no discovery at all — the
+    /// announced URL carries that account's password, so it must be a choice.
+    pub discovery_user: Option<String>,
+    /// Address the discovery sockets bind to (`0.0.0.0`: every interface).
+    pub discovery_bind: std::net::IpAddr,
+    /// A dedicated listener serving `discovery_user`'s tuner at its root
+    /// (`/discover.json`, …), for Jellyfin's "detect my devices", which only
+    /// looks at `http://<ip>:80/`. Unset: none.
+    pub bind: Option<SocketAddr>,
+}
+
+impl Default for HdhrSettings {
+    fn default() -> Self {
+        Self {
+            tuners_unlimited: 4,
+            discovery_user: None,
+            discovery_bind: std::net::IpAddr::from([0, 0, 0, 0]),
+            bind: None,
+        }
+    }
 }
 
 /// Details of the Xtream Codes API.
@@ -74,6 +107,9 @@ pub struct XtreamSettings {
 pub struct ServerSettings {
     /// Address and port of the public listener.
     pub bind: SocketAddr,
+    /// The server's name where one is shown (the HDHomeRun tuner's
+    /// `FriendlyName`); unset: "acextream".
+    pub name: Option<String>,
     /// Base URL given to players in playlists (`http://tv.example.org:58055`); empty
     /// means "the Host the request came in on".
     pub public_url: Option<Url>,
@@ -97,6 +133,7 @@ impl Default for ServerSettings {
     fn default() -> Self {
         Self {
             bind: SocketAddr::from(([0, 0, 0, 0], 58055)),
+            name: None,
             public_url: None,
             timezone: "UTC".into(),
             trust_forwarded_headers: false,
@@ -509,6 +546,31 @@ impl Settings {
         }
         if self.hls.viewer_timeout < Duration::from_secs(5) {
             return bad("hls.viewer_timeout", "must be at least 5s");
+        }
+        if !(1..=255).contains(&self.hdhr.tuners_unlimited) {
+            return bad("hdhr.tuners_unlimited", "must be between 1 and 255");
+        }
+        if self
+            .hdhr
+            .discovery_user
+            .as_deref()
+            .is_some_and(|u| u.trim().is_empty())
+        {
+            return bad(
+                "hdhr.discovery_user",
+                "must name an account, or be left out",
+            );
+        }
+        if self.hdhr.bind.is_some() && self.hdhr.discovery_user.is_none() {
+            return bad(
+                "hdhr.bind",
+                "needs hdhr.discovery_user: the listener serves that account's tuner",
+            );
+        }
+        if let Some(bind) = self.hdhr.bind
+            && (bind == self.server.bind || bind == self.mux.bind)
+        {
+            return bad("hdhr.bind", "must differ from server.bind and mux.bind");
         }
         if self.admin.username.trim().is_empty() {
             return bad("admin.username", "must not be empty");

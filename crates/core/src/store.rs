@@ -10,6 +10,7 @@
 //! moving stream bytes.
 
 pub mod channels;
+pub mod lineup;
 pub mod links;
 pub mod sources;
 pub mod users;
@@ -108,6 +109,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("store/schema_v4.sql")),
         // Rebuilds `channels`: checked for dangling references before it commits.
         M::up(include_str!("store/schema_v5.sql")).foreign_key_check(),
+        M::up(include_str!("store/schema_v6.sql")),
     ])
 }
 

@@ -13,6 +13,7 @@ pub mod dashboard;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod hdhr;
 pub mod health;
 pub mod hls;
 pub mod mux_api;
@@ -34,6 +35,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/health").route(web::get().to(health::health)))
         .configure(proxy::config)
         .configure(hls::config)
+        .configure(hdhr::config)
         .configure(api::metrics::config)
         .configure(dashboard::config)
         .service(

@@ -49,6 +49,9 @@ pub struct AppState {
     pub pages: crate::dashboard::Pages,
     /// Signs the tickets in HLS URLs (a fresh key per process).
     pub hls_key: crate::hls::ticket::TicketKey,
+    /// The installation's key behind every HDHomeRun device id, read from the
+    /// database on first use.
+    pub hdhr_key: Arc<tokio::sync::OnceCell<String>>,
 }
 
 impl AppState {
@@ -107,6 +110,7 @@ impl AppState {
             sessions: crate::session::Sessions::default(),
             pages: crate::dashboard::Pages::default(),
             hls_key: Default::default(),
+            hdhr_key: Arc::default(),
         })
     }
 }

@@ -218,6 +218,36 @@ pub const READ_ONLY: &[(&str, &str)] = &[
         "mux.stat_interval",
         "How often the engine's statistics are polled.",
     ),
+    ("hls.enabled", "Offer HLS (.m3u8) besides MPEG-TS."),
+    (
+        "hls.segment_duration",
+        "Shortest HLS segment; cut at the next keyframe.",
+    ),
+    ("hls.window", "Segments listed in a live HLS playlist."),
+    (
+        "hls.viewer_timeout",
+        "An HLS viewer that fetched nothing for this long has left.",
+    ),
+    (
+        "server.name",
+        "Name shown by media servers for the HDHomeRun tuner (FriendlyName).",
+    ),
+    (
+        "hdhr.tuners_unlimited",
+        "HDHomeRun TunerCount of an account with unlimited connections.",
+    ),
+    (
+        "hdhr.discovery_user",
+        "Account announced by HDHomeRun UDP discovery and SSDP; unset = none.",
+    ),
+    (
+        "hdhr.discovery_bind",
+        "Address of the discovery sockets (UDP 65001 and 1900).",
+    ),
+    (
+        "hdhr.bind",
+        "Listener serving discovery_user's tuner at / (Jellyfin auto-detect); unset = none.",
+    ),
     ("engine.url", "Base URL of the AceStream engine's HTTP API."),
     ("engine.request_timeout", "Timeout of short engine calls."),
     ("database.path", "Path of the SQLite database."),

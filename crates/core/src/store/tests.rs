@@ -113,7 +113,42 @@ fn a_database_from_a_newer_version_is_refused() {
 }
 
 fn migrations_len() -> i64 {
-    5
+    6
+}
+
+#[test]
+fn every_new_channel_gets_a_number_above_all_in_use_and_keeps_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("n.db")).unwrap();
+    store
+        .run_blocking(|c| {
+            let add = |name: &str, chno: Option<i64>| -> StoreResult<i64> {
+                c.execute(
+                    "INSERT INTO channels (name, chno, added_at, updated_at) VALUES (?1, ?2, 0, 0)",
+                    rusqlite::params![name, chno],
+                )?;
+                Ok(c.last_insert_rowid())
+            };
+            let number = |id: i64| -> StoreResult<i64> {
+                Ok(c.query_row(
+                    "SELECT guide_number FROM channels WHERE id = ?1",
+                    [id],
+                    |r| r.get(0),
+                )?)
+            };
+            let a = add("A", None)?;
+            let b = add("B", Some(10))?;
+            let d = add("D", None)?;
+            assert_eq!((number(a)?, number(b)?, number(d)?), (1, 11, 12));
+            // Renumbering or deleting others never moves a channel's own number.
+            c.execute("UPDATE channels SET chno = 500 WHERE id = ?1", [b])?;
+            c.execute("DELETE FROM channels WHERE id = ?1", [a])?;
+            assert_eq!(number(d)?, 12);
+            let e = add("E", None)?;
+            assert_eq!(number(e)?, 501);
+            Ok(())
+        })
+        .unwrap();
 }
 
 #[test]
@@ -213,6 +248,13 @@ fn a_version_4_database_keeps_its_channels_as_one_link_each() {
             assert_eq!(sources, 2, "channel_sources survived the rebuild");
             let guide: i64 = c.query_row("SELECT count(*) FROM channel_guide", [], |r| r.get(0))?;
             assert_eq!(guide, 1, "channel_guide survived the rebuild");
+
+            // v6 numbered the channels in playlist order (no source numbers here).
+            let numbers: Vec<(i64, i64)> = c
+                .prepare("SELECT id, guide_number FROM channels ORDER BY id")?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            assert_eq!(numbers, [(3, 3), (5, 2), (9, 1)]);
 
             let sport = channels::get(c, 3)?;
             assert_eq!(sport.content_id.as_deref(), Some("a".repeat(40).as_str()));

@@ -129,10 +129,15 @@ impl Connections {
         candidate: Slot,
         limit: u32,
         user: &str,
+        replace: bool,
     ) -> Result<(), LimitReached> {
         list.push(candidate);
         if limit == 0 || counted(list) <= limit as usize {
             return Ok(());
+        }
+        if !replace {
+            list.pop();
+            return Err(LimitReached { limit });
         }
         let Some(new) = list.pop() else {
             return Err(LimitReached { limit });
@@ -162,6 +167,31 @@ impl Connections {
         ip: &str,
         channel: &str,
     ) -> Result<Guard, LimitReached> {
+        self.take(user, limit, ip, channel, true)
+    }
+
+    /// [`Connections::acquire`] for an HDHomeRun tune: at the limit it is refused
+    /// even from an address that holds a slot. A media server tunes every
+    /// recording from the same address; replacing its older stream would end a
+    /// recording, where a real tuner answers "all tuners in use".
+    pub fn acquire_tuner(
+        self: &Arc<Self>,
+        user: &str,
+        limit: u32,
+        ip: &str,
+        channel: &str,
+    ) -> Result<Guard, LimitReached> {
+        self.take(user, limit, ip, channel, false)
+    }
+
+    fn take(
+        self: &Arc<Self>,
+        user: &str,
+        limit: u32,
+        ip: &str,
+        channel: &str,
+        replace: bool,
+    ) -> Result<Guard, LimitReached> {
         let mut slots = self.lock();
         let list = slots.entry(user.to_owned()).or_default();
         let id = self.next.fetch_add(1, Ordering::Relaxed);
@@ -173,7 +203,7 @@ impl Connections {
             stop: stop.clone(),
             hls: None,
         };
-        let result = Self::make_room(list, slot, limit, user);
+        let result = Self::make_room(list, slot, limit, user, replace);
         if list.is_empty() {
             slots.remove(user);
         }
@@ -217,7 +247,7 @@ impl Connections {
             stop: CancellationToken::new(),
             hls: Some((session.to_owned(), now)),
         };
-        let result = Self::make_room(list, slot, limit, user);
+        let result = Self::make_room(list, slot, limit, user, true);
         if list.is_empty() {
             slots.remove(user);
         }
@@ -319,6 +349,20 @@ mod tests {
             c.acquire("other", 0, "9.9.9.9", "a").is_ok(),
             "0 is unlimited"
         );
+    }
+
+    #[test]
+    fn a_tuner_at_its_limit_refuses_rather_than_replaces() {
+        let c = Arc::new(Connections::default());
+        let recording = c.acquire_tuner("u", 1, "1.1.1.1", "channel:1").unwrap();
+        assert_eq!(
+            c.acquire_tuner("u", 1, "1.1.1.1", "channel:2").unwrap_err(),
+            LimitReached { limit: 1 }
+        );
+        assert!(!recording.stop.is_cancelled(), "the recording goes on");
+        assert_eq!(c.active("u"), 1);
+        drop(recording);
+        assert!(c.acquire_tuner("u", 1, "1.1.1.1", "channel:2").is_ok());
     }
 
     #[test]

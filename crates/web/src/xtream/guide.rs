@@ -20,9 +20,10 @@ use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{Semaphore, mpsc};
 
 use super::creds::{MAX_FORM_BYTES, XtreamParams};
-use super::xmltv_writer::{GuidePlan, write_guide};
+use super::xmltv_writer::{GuidePlan, Visit, write_guide};
 use crate::error::ApiError;
 use crate::state::AppState;
+use jiff::tz::TimeZone;
 
 /// Bytes per chunk sent to the response: large enough that the channel's per-item
 /// cost is noise, small enough that the first bytes leave quickly.
@@ -49,7 +50,45 @@ pub async fn xmltv_php(
 ) -> Result<HttpResponse, ApiError> {
     let params = XtreamParams::from_request(&req, &body[..body.len().min(MAX_FORM_BYTES)]);
     super::authorize(&state, &params).await?;
-    let gzip = accepts_gzip(&req);
+    let encoding = if accepts_gzip(&req) {
+        Encoding::Gzip
+    } else {
+        Encoding::Identity
+    };
+    let plan = state
+        .store
+        .run(|c| Ok(GuidePlan::new(&channels::playable_with_guide(c)?)))
+        .await?;
+    serve_guide(&state, encoding, move |out, tz, walk| {
+        write_guide(plan, tz, out, walk).map(drop)
+    })
+    .await
+}
+
+/// How a guide goes on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// Plain XML.
+    Identity,
+    /// XML with `Content-Encoding: gzip` (the HTTP client unpacks it).
+    Gzip,
+    /// A gzip file as the body (`application/gzip`), for a URL ending in `.gz`:
+    /// clients such as Jellyfin unpack a body by the URL's extension.
+    GzipFile,
+}
+
+/// The walk over the stored programmes of mapped channels (by channel, then
+/// start) that a guide writer is handed.
+pub type Walk<'a> = dyn FnMut(&mut Visit<'_>) -> Result<(), EpgError> + 'a;
+
+/// Streams the guide `write` produces (given the output, the time zone and the
+/// [`Walk`]) (see the module doc): at most a few at once,
+/// in constant memory, aborted rather than cut short when generation fails.
+pub async fn serve_guide(
+    state: &AppState,
+    encoding: Encoding,
+    write: impl FnOnce(&mut dyn Write, TimeZone, &mut Walk<'_>) -> Result<(), EpgError> + Send + 'static,
+) -> Result<HttpResponse, ApiError> {
     let permit = match tokio::time::timeout(SLOT_WAIT, WALKS.acquire()).await {
         Ok(Ok(permit)) => permit,
         _ => {
@@ -58,23 +97,19 @@ pub async fn xmltv_php(
             ));
         }
     };
-    let plan = state
-        .store
-        .run(|c| Ok(GuidePlan::new(&channels::playable_with_guide(c)?)))
-        .await?;
     let e = &state.settings.epg;
     let window = Window::around(now_epoch(), e.days_back, e.days_ahead);
     let tz = state.settings.time_zone();
     let store = state.store.clone();
     let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(CHUNKS_IN_FLIGHT);
-    let sink = ChunkSink {
+    let mut sink = ChunkSink {
         tx: tx.clone(),
         buf: Vec::with_capacity(CHUNK),
     };
     tokio::task::spawn_blocking(move || {
         let _permit = permit;
         // The walk runs on a pooled connection taken here, on this blocking thread.
-        let walk = |visit: &mut super::xmltv_writer::Visit<'_>| {
+        let mut walk = |visit: &mut Visit<'_>| {
             store
                 .run_blocking(|c| {
                     Ok(epg::for_each_programme_of_mapped_channels(
@@ -86,15 +121,15 @@ pub async fn xmltv_php(
                 })
                 .map_err(EpgError::Store)?
         };
-        let written = if gzip {
+        let written = if encoding == Encoding::Identity {
+            write(&mut sink, tz, &mut walk)
+        } else {
             // Level 1: the guide still shrinks several times over, and a morning of
             // players refreshing must not cost a core.
-            let gz = GzEncoder::new(sink, Compression::fast());
-            write_guide(plan, tz, gz, walk).and_then(|gz| Ok(gz.finish()?))
-        } else {
-            write_guide(plan, tz, sink, walk)
+            let mut gz = GzEncoder::new(&mut sink, Compression::fast());
+            write(&mut gz, tz, &mut walk).and_then(|()| Ok(gz.finish().map(drop)?))
         };
-        match written.and_then(|sink| Ok(sink.close()?)) {
+        match written.and_then(|()| Ok(sink.close()?)) {
             Ok(()) => {}
             Err(EpgError::Io(e)) if e.kind() == io::ErrorKind::BrokenPipe => {
                 tracing::debug!("guide download ended by the player");
@@ -116,10 +151,17 @@ pub async fn xmltv_php(
         rx.recv().await.map(|item| (item, rx))
     });
     let mut resp = HttpResponse::Ok();
-    resp.content_type("application/xml; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((header::VARY, "Accept-Encoding"));
-    if gzip {
+    resp.insert_header((header::CACHE_CONTROL, "no-store"));
+    match encoding {
+        Encoding::GzipFile => {
+            resp.content_type("application/gzip");
+        }
+        Encoding::Identity | Encoding::Gzip => {
+            resp.content_type("application/xml; charset=utf-8")
+                .insert_header((header::VARY, "Accept-Encoding"));
+        }
+    }
+    if encoding == Encoding::Gzip {
         resp.insert_header((header::CONTENT_ENCODING, "gzip"));
     }
     Ok(resp.streaming(body))
@@ -127,7 +169,7 @@ pub async fn xmltv_php(
 
 /// Whether `Accept-Encoding` names gzip (or x-gzip) with a non-zero quality. A bare
 /// `*` does not count: a guide is only compressed for players that ask.
-fn accepts_gzip(req: &HttpRequest) -> bool {
+pub fn accepts_gzip(req: &HttpRequest) -> bool {
     req.headers()
         .get_all(header::ACCEPT_ENCODING)
         .filter_map(|v| v.to_str().ok())

@@ -32,6 +32,8 @@ pub struct GuideChannel {
     pub names: Vec<String>,
     /// The first of those channels' logos, if any.
     pub icon: Option<String>,
+    /// The logical channel number (`<lcn>`, newer XMLTV DTDs), if one is given.
+    pub lcn: Option<String>,
 }
 
 /// The declared channels, and which acextream channel's programmes each one shows.
@@ -59,6 +61,7 @@ impl GuidePlan {
                     id: epg_id.clone(),
                     names: Vec::new(),
                     icon: None,
+                    lcn: None,
                 });
                 plan.owner.push(None);
                 plan.channels.len() - 1
@@ -126,6 +129,10 @@ impl<W: Write> XmltvWriter<W> {
                         .with_attribute(("src", attr(icon).as_ref()))
                         .write_empty()?;
                 }
+                if let Some(lcn) = &c.lcn {
+                    w.create_element("lcn")
+                        .write_text_content(BytesText::new(&text(lcn)))?;
+                }
                 Ok(())
             })?;
         Ok(())
@@ -135,6 +142,17 @@ impl<W: Write> XmltvWriter<W> {
     /// nothing, for one without a title (the DTD requires one) or with a time out of
     /// range.
     pub fn programme(&mut self, channel: &str, p: &StoredProgramme) -> std::io::Result<bool> {
+        self.programme_in(channel, p, &[])
+    }
+
+    /// [`XmltvWriter::programme`] with `categories` written after the programme's
+    /// own (each only when it differs from that one).
+    pub fn programme_in(
+        &mut self,
+        channel: &str,
+        p: &StoredProgramme,
+        categories: &[&str],
+    ) -> std::io::Result<bool> {
         let (Some(start), Some(stop)) = (
             format_xmltv_time(p.start, &self.tz),
             format_xmltv_time(p.stop, &self.tz),
@@ -174,6 +192,15 @@ impl<W: Write> XmltvWriter<W> {
                         e = e.with_attribute(("lang", lang.as_ref()));
                     }
                     e.write_text_content(BytesText::new(&value))?;
+                }
+                // After the programme's own category, before its icon (DTD order).
+                for extra in categories
+                    .iter()
+                    .filter(|c| !c.eq_ignore_ascii_case(p.category.trim()))
+                {
+                    w.create_element("category")
+                        .with_attribute(("lang", "en"))
+                        .write_text_content(BytesText::new(extra))?;
                 }
                 if !p.icon.trim().is_empty() {
                     w.create_element("icon")
@@ -303,7 +330,8 @@ mod tests {
             vec![GuideChannel {
                 id: "one".into(),
                 names: vec!["One HD".into(), "One".into()],
-                icon: Some("http://l/1.png".into())
+                icon: Some("http://l/1.png".into()),
+                lcn: None,
             }]
         );
         // The walk goes by channel id: 3 comes first and supplies "one".
@@ -322,6 +350,7 @@ mod tests {
             id: "a&b".into(),
             names: vec!["A <1>".into()],
             icon: None,
+            lcn: None,
         })
         .unwrap();
         assert!(doc.programme("a&b", &programme("Match")).unwrap());
