@@ -178,19 +178,24 @@ pub async fn root_account(state: &AppState, username: &str) -> Result<User, ApiE
     }
 }
 
+/// `FriendlyName`: `server.name`, else "acextream".
+fn friendly_name(state: &AppState) -> String {
+    state
+        .settings
+        .server
+        .name
+        .clone()
+        .filter(|n| !n.trim().is_empty())
+        .unwrap_or_else(|| "acextream".into())
+}
+
 /// `GET discover.json` (also the base URL itself).
 pub async fn discover(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let tuner = Tuner::of(&req, &state).await?;
-    let name = state
-        .settings
-        .server
-        .name
-        .clone()
-        .filter(|n| !n.trim().is_empty())
-        .unwrap_or_else(|| "acextream".into());
+    let name = friendly_name(&state);
     Ok(no_store(HttpResponse::Ok()).json(json!({
         "FriendlyName": name,
         "Manufacturer": MANUFACTURER,
@@ -247,13 +252,7 @@ pub async fn device_xml(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let tuner = Tuner::of(&req, &state).await?;
-    let name = state
-        .settings
-        .server
-        .name
-        .clone()
-        .filter(|n| !n.trim().is_empty())
-        .unwrap_or_else(|| "acextream".into());
+    let name = friendly_name(&state);
     let esc = |s: &str| quick_xml::escape::escape(s).into_owned();
     let body = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
