@@ -450,6 +450,7 @@ pub const RESERVED_SEGMENTS: &[&str] = &[
     "series",
     "timeshift",
     "hls",
+    "hdhr",
 ];
 
 /// Rules for a user name.

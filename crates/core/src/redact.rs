@@ -40,7 +40,8 @@ pub fn redact_uri(path_and_query: &str) -> Cow<'_, str> {
 }
 
 /// `/live/u/p/…`, `/movie/u/p/…`, `/series/u/p/…`, `/timeshift/u/p/…` and the
-/// legacy `/{u}/{p}/{id}` keep the user name and lose the password; `/hls/t/…`
+/// legacy `/{u}/{p}/{id}` keep the user name and lose the password (so does a
+/// tuner's `/hdhr/u/p[/…]`, whose password may be a tuner token); `/hls/t/…`
 /// loses its ticket.
 fn redact_path(path: &str) -> Cow<'_, str> {
     let segments: Vec<&str> = path.split('/').collect();
@@ -54,6 +55,9 @@ fn redact_path(path: &str) -> Cow<'_, str> {
     let first = first.as_str();
     let password_at = if matches!(first, "live" | "movie" | "series" | "timeshift") {
         (segments.len() >= 5).then_some(3)
+    } else if first == "hdhr" {
+        // `/hdhr/u/p` is itself a tuner's base URL: masked with or without a tail.
+        Some(3)
     } else if first == "hls" {
         // `/hls/<ticket>/…`: a ticket is no password, but it opens the stream.
         Some(2)
@@ -132,7 +136,7 @@ fn is_secret_param(key: &str) -> bool {
 }
 
 static PATTERNS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
-    let rules: [(&str, &str); 6] = [
+    let rules: [(&str, &str); 7] = [
         // ?password=x / &pwd=x / password=x in free text
         (
             r#"(?i)(^|[?&\s;,"'(])((?:password|pass|passwd|pwd|token|api_key|apikey)=)[^&\s"',;)]+"#,
@@ -158,6 +162,8 @@ static PATTERNS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
             r"(/(?:live|movie|series|timeshift)/[^/\s?#]+/)[^/\s?#]+(/)",
             "${1}***${2}",
         ),
+        // a tuner's base /hdhr/u/p, with or without a tail
+        (r#"(/hdhr/[^/\s?#"']+/)[^/\s?#"']+"#, "${1}***"),
         // legacy /u/p/123[.ts] (over-masks /api/x/1 in free text, which is harmless)
         (
             r#"(^|[\s"'=(])(/[^/\s?#"']+/)[^/\s?#"']+(/\d+(?:\.(?:ts|m3u8))?(?:[\s"'?)]|$))"#,
@@ -208,6 +214,19 @@ pub fn redact_text(line: &str) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tuner_paths_lose_the_password_or_token() {
+        assert_eq!(redact_uri("/hdhr/alice/s3cret"), "/hdhr/alice/***");
+        assert_eq!(
+            redact_uri("/hdhr/alice/s3cret/auto/v5?transcode=heavy"),
+            "/hdhr/alice/***/auto/v5?transcode=heavy"
+        );
+        assert_eq!(
+            redact_text("BaseURL http://h:1/hdhr/alice/0123abcd now"),
+            "BaseURL http://h:1/hdhr/alice/*** now"
+        );
+    }
 
     #[test]
     fn xtream_stream_paths_lose_the_password() {

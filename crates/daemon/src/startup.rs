@@ -31,6 +31,10 @@ pub struct Application {
     public_addr: SocketAddr,
     mux_addr: SocketAddr,
     web: actix_web::dev::Server,
+    /// The `hdhr.bind` listener, when configured.
+    tuner: Option<(SocketAddr, actix_web::dev::Server)>,
+    /// What UDP discovery and SSDP announce, when `hdhr.discovery_user` is set.
+    announce: Option<(AppState, String, acextream_web::hdhr::announce::Served)>,
     mux: Arc<Mux>,
     mux_listener: tokio::net::TcpListener,
     jobs: Jobs,
@@ -99,6 +103,25 @@ impl Application {
         )?;
         state.logs = logs;
         state.provenance = Arc::new(provenance);
+        let tuner = match (&settings.hdhr.bind, &settings.hdhr.discovery_user) {
+            (Some(bind), Some(user)) => {
+                let listener = std::net::TcpListener::bind(bind).with_context(|| {
+                    format!("cannot listen on {bind} (hdhr.bind; port 80 needs CAP_NET_BIND_SERVICE)")
+                })?;
+                let addr = listener.local_addr()?;
+                let server = acextream_web::tuner_server(state.clone(), listener, user.clone())?;
+                Some((addr, server))
+            }
+            _ => None,
+        };
+        let announce = settings.hdhr.discovery_user.clone().map(|user| {
+            use acextream_web::hdhr::announce::Served;
+            let served = match &tuner {
+                Some((addr, _)) => Served::Root(addr.port()),
+                None => Served::Public(public_addr.port()),
+            };
+            (state.clone(), user, served)
+        });
         let web = acextream_web::server(state, public_listener)?;
         let mux = Mux::new(settings.mux.clone(), settings.hls.clone(), engines.clone());
         let health_checks = CancellationToken::new();
@@ -108,6 +131,8 @@ impl Application {
             public_addr,
             mux_addr,
             web,
+            tuner,
+            announce,
             mux,
             mux_listener,
             jobs,
@@ -121,6 +146,11 @@ impl Application {
         self.public_addr
     }
 
+    /// The `hdhr.bind` listener's address, when there is one.
+    pub fn tuner_addr(&self) -> Option<SocketAddr> {
+        self.tuner.as_ref().map(|(addr, _)| *addr)
+    }
+
     /// The multiplexer's address.
     pub fn mux_addr(&self) -> SocketAddr {
         self.mux_addr
@@ -131,6 +161,17 @@ impl Application {
         tracing::info!(public = %self.public_addr, mux = %self.mux_addr, "acextream listening");
         let handle = self.web.handle();
         let mut web = tokio::spawn(self.web);
+        let announcing = CancellationToken::new();
+        if let Some((state, user, served)) = self.announce {
+            acextream_web::hdhr::announce::start(state, user, served, announcing.clone());
+        }
+        let (tuner_handle, mut tuner) = match self.tuner {
+            Some((addr, server)) => {
+                tracing::info!(%addr, "HDHomeRun tuner listening (hdhr.bind)");
+                (Some(server.handle()), tokio::spawn(server))
+            }
+            None => (None, tokio::spawn(std::future::pending())),
+        };
         let (stop_mux, mux_stopped) = oneshot::channel::<()>();
         let mut mux = tokio::spawn(acextream_mux::server::serve(
             self.mux_listener,
@@ -144,21 +185,28 @@ impl Application {
             _ = shutdown => None,
             r = &mut web => Some(format!("public listener stopped: {r:?}")),
             r = &mut mux => Some(format!("multiplexer stopped: {r:?}")),
+            r = &mut tuner => Some(format!("tuner listener stopped: {r:?}")),
         };
         tracing::info!("shutting down");
+        announcing.cancel();
         self.jobs.stop();
         self.health_checks.cancel();
         let _ = stop_mux.send(());
         let stopping = async {
             // The mux ends every channel (engine stops included) so the public side's
             // proxied bodies end too; then actix drains within its shutdown_timeout.
-            let (_, _) = tokio::join!(
+            let (_, _, _) = tokio::join!(
                 async {
                     if !mux.is_finished() {
                         let _ = (&mut mux).await;
                     }
                 },
-                handle.stop(true)
+                handle.stop(true),
+                async {
+                    if let Some(handle) = &tuner_handle {
+                        handle.stop(true).await;
+                    }
+                }
             );
         };
         if tokio::time::timeout(SHUTDOWN_BOUND, stopping)

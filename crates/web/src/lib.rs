@@ -80,3 +80,37 @@ pub fn server(state: AppState, listener: TcpListener) -> std::io::Result<Server>
     }
     Ok(server.run())
 }
+
+/// The dedicated `hdhr.bind` listener: `username`'s HDHomeRun tuner at its root
+/// (`/discover.json`, `/lineup.json`, `/auto/vN`, …) with no credentials in any
+/// URL, for clients that look for a tuner only at `http://<ip>/` (Jellyfin's
+/// "detect my devices"). Nothing else is served there.
+pub fn tuner_server(
+    state: AppState,
+    listener: TcpListener,
+    username: String,
+) -> std::io::Result<Server> {
+    let settings = state.settings.clone();
+    let data = web::Data::new(state);
+    let root = web::Data::new(hdhr::device::RootDevice { username });
+    let access_log = settings.log.access_log;
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .app_data(root.clone())
+            .app_data(web::PathConfig::default().error_handler(error::path_error))
+            .wrap(middleware::Condition::new(
+                access_log,
+                middleware::from_fn(access_log::log_request),
+            ))
+            .configure(hdhr::device_routes)
+            .default_service(web::to(error::not_found))
+    })
+    .listen(listener)?
+    .disable_signals()
+    .h1_allow_half_closed(false)
+    // A couple of media servers, not a crowd of players.
+    .workers(1)
+    .shutdown_timeout(settings.server.shutdown_timeout.as_secs().max(1));
+    Ok(server.run())
+}

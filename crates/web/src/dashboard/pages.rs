@@ -322,6 +322,8 @@ struct UserRow {
     created_at: i64,
     notes: String,
     open_streams: usize,
+    /// Base path of the account's HDHomeRun tuner, with its tuner token.
+    tuner_path: String,
 }
 
 /// `/dashboard/users`: accounts, their player details and the admin's sessions.
@@ -332,9 +334,11 @@ pub async fn users(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
     let open = state.connections.all();
     let now = now_epoch();
     let tz = state.settings.time_zone();
+    let key = crate::hdhr::device::installation_key(&state).await?;
     let rows: Vec<UserRow> = list
         .into_iter()
         .map(|u| UserRow {
+            tuner_path: crate::hdhr::device::tuner_path(&key, &u),
             expired: u.is_expired(now),
             expires_date: u
                 .expires_at

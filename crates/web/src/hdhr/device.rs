@@ -110,13 +110,79 @@ pub async fn installation_key(state: &AppState) -> Result<String, ApiError> {
         .map_err(ApiError::from)
 }
 
+/// The account's *tuner token*: a secret that may stand in for the password in
+/// `/hdhr/{user}/{token}/` and nowhere else. Passwords are stored only as hashes,
+/// so this is what lets the dashboard show a ready-made tuner URL and discovery
+/// announce one without the account's password. Keyed by the installation and the
+/// password hash: a new password revokes it.
+pub fn tuner_token(key: &str, user: &User) -> String {
+    let out: [u8; 32] = blake2::Blake2b::<U32>::new()
+        .chain_update(b"acextream hdhomerun tuner token\0")
+        .chain_update(key.as_bytes())
+        .chain_update(user.id.to_le_bytes())
+        .chain_update(user.password_hash.as_bytes())
+        .finalize()
+        .into();
+    out[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `/hdhr/<user>/<tuner token>`: the base path of the account's tuner that needs
+/// no password (dashboard, discovery).
+pub fn tuner_path(key: &str, user: &User) -> String {
+    format!(
+        "/hdhr/{}/{}",
+        percent_encoding::utf8_percent_encode(&user.username, SEGMENT),
+        tuner_token(key, user)
+    )
+}
+
+/// Characters escaped in a path segment.
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// Length of a [`tuner_token`].
+const TOKEN_LEN: usize = 32;
+
+/// The account `username` if `token` is its tuner token.
+async fn by_token(state: &AppState, username: &str, token: &str) -> Result<Option<User>, ApiError> {
+    use subtle::ConstantTimeEq as _;
+    if token.len() != TOKEN_LEN || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(None);
+    }
+    let name = username.to_owned();
+    let Some(user) = state
+        .store
+        .run(move |c| acextream_core::store::users::by_name(c, &name))
+        .await?
+    else {
+        return Ok(None);
+    };
+    let key = installation_key(state).await?;
+    let expected = tuner_token(&key, &user);
+    if !bool::from(expected.as_bytes().ct_eq(token.to_ascii_lowercase().as_bytes())) {
+        return Ok(None);
+    }
+    if !user.enabled {
+        return Err(ApiError::AccountUnusable("account disabled".into()));
+    }
+    if user.is_expired(acextream_core::store::now_epoch()) {
+        return Err(ApiError::AccountUnusable("account expired".into()));
+    }
+    Ok(Some(user))
+}
+
 impl Tuner {
-    /// The tuner of `req`: `/hdhr/{user}/{password}/…` checks the password like
-    /// every Xtream URL; on the `hdhr.bind` listener it is the discovery account.
+    /// The tuner of `req`: `/hdhr/{user}/{password}/…` checks the password (or
+    /// the account's [`tuner_token`]) like every Xtream URL; on the `hdhr.bind`
+    /// listener it is the discovery account.
     pub async fn of(req: &HttpRequest, state: &AppState) -> Result<Tuner, ApiError> {
         let info = req.match_info();
         let (user, prefix) = match (info.get("user"), info.get("password")) {
             (Some(user), Some(password)) => {
+                let by_token = by_token(state, user, password).await?;
                 let ip = client_ip(req, state.settings.server.trust_forwarded_headers);
                 let params = XtreamParams(
                     vec![
@@ -125,7 +191,10 @@ impl Tuner {
                     ],
                     ip,
                 );
-                let user = crate::xtream::authorize(state, &params).await?;
+                let user = match by_token {
+                    Some(user) => user,
+                    None => crate::xtream::authorize(state, &params).await?,
+                };
                 // The prefix exactly as the client wrote it (percent-encoding kept).
                 let raw = req.uri().path();
                 let end = raw

@@ -7,10 +7,12 @@
 //! (1900) announce that one account. What clients read, and why each field is the
 //! way it is: shared docs CLIENTS.md §1 and docs/HDHOMERUN.md.
 
+pub mod announce;
 pub mod device;
 pub mod discovery;
 pub mod guide;
 pub mod lineup;
+pub mod ssdp;
 pub mod tune;
 
 use actix_web::web;
