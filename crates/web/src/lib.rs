@@ -13,6 +13,7 @@ pub mod dashboard;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod hdhr;
 pub mod health;
 pub mod hls;
 pub mod mux_api;

@@ -1,0 +1,1 @@
+//! SSDP responder (UDP 1900) for the HDHomeRun emulation.
