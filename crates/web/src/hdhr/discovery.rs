@@ -730,10 +730,12 @@ mod tests {
         assert!(device_id_is_valid(0x1043_9EFD));
         assert!(device_id_is_valid(0x1059_02DB));
         assert!(!device_id_is_valid(0x1234_5678));
+        // libhdhomerun validates a search's id filter too, the wildcard included.
+        assert!(device_id_is_valid(DEVICE_ID_WILDCARD));
         assert_eq!(with_check_digit(0x1043_9EF0), 0x1043_9EFD);
         assert_eq!(with_check_digit(0x1059_02D7), 0x1059_02DB);
         let fixed = with_check_digit(0x1234_5678);
-        assert_eq!(fixed & !0xF, 0x1234_5670);
+        assert_eq!(fixed, 0x1234_5674);
         assert!(device_id_is_valid(fixed));
         // Exactly one of the sixteen low nibbles validates.
         let valid = (0..16u32)
