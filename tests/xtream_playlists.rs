@@ -16,19 +16,10 @@ use acextream_core::accounts::{AccountSpec, Accounts};
 use acextream_core::epg::{Programme, XmltvChannel, format_xmltv_time, read_xmltv};
 use acextream_core::sources::m3u::parse_m3u;
 use common::fixture::FixtureServer;
-use common::{ADMIN, Api, TestApp, eventually};
+use common::{ADMIN, Api, TestApp, eventually, raw_http};
 use serde_json::{Value, json};
 
 // ---- helpers ---------------------------------------------------------------------
-
-/// A client that neither uses a proxy nor decodes gzip, so tests see the raw body.
-fn raw_http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .no_gzip()
-        .build()
-        .unwrap()
-}
 
 fn now() -> i64 {
     SystemTime::now()

@@ -153,6 +153,15 @@ pub fn http() -> reqwest::Client {
     reqwest::Client::builder().no_proxy().build().unwrap()
 }
 
+/// A client that shows bodies and `Content-Encoding` as sent (no gzip decoding).
+pub fn raw_http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .no_gzip()
+        .build()
+        .unwrap()
+}
+
 /// An in-process acextream (both listeners) on port 0, stopped when dropped.
 pub struct TestApp {
     /// The app's database file (tests may open it alongside the app).

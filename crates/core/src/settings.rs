@@ -567,7 +567,9 @@ impl Settings {
                 "needs hdhr.discovery_user: the listener serves that account's tuner",
             );
         }
+        // Port 0 (any free port, as tests use) never collides.
         if let Some(bind) = self.hdhr.bind
+            && bind.port() != 0
             && (bind == self.server.bind || bind == self.mux.bind)
         {
             return bad("hdhr.bind", "must differ from server.bind and mux.bind");

@@ -106,7 +106,9 @@ impl Application {
         let tuner = match (&settings.hdhr.bind, &settings.hdhr.discovery_user) {
             (Some(bind), Some(user)) => {
                 let listener = std::net::TcpListener::bind(bind).with_context(|| {
-                    format!("cannot listen on {bind} (hdhr.bind; port 80 needs CAP_NET_BIND_SERVICE)")
+                    format!(
+                        "cannot listen on {bind} (hdhr.bind; port 80 needs CAP_NET_BIND_SERVICE)"
+                    )
                 })?;
                 let addr = listener.local_addr()?;
                 let server = acextream_web::tuner_server(state.clone(), listener, user.clone())?;

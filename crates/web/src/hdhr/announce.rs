@@ -52,7 +52,13 @@ pub enum Served {
 pub fn start(state: AppState, username: String, served: Served, stop: CancellationToken) {
     let bind = state.settings.hdhr.discovery_bind;
     let current: Arc<RwLock<Option<Announced>>> = Arc::default();
-    tokio::spawn(refresh(state.clone(), username, served, current.clone(), stop.clone()));
+    tokio::spawn(refresh(
+        state.clone(),
+        username,
+        served,
+        current.clone(),
+        stop.clone(),
+    ));
     let public = state
         .settings
         .server

@@ -162,7 +162,11 @@ async fn by_token(state: &AppState, username: &str, token: &str) -> Result<Optio
     };
     let key = installation_key(state).await?;
     let expected = tuner_token(&key, &user);
-    if !bool::from(expected.as_bytes().ct_eq(token.to_ascii_lowercase().as_bytes())) {
+    if !bool::from(
+        expected
+            .as_bytes()
+            .ct_eq(token.to_ascii_lowercase().as_bytes()),
+    ) {
         return Ok(None);
     }
     if !user.enabled {

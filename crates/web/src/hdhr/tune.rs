@@ -27,16 +27,18 @@ pub const ALL_TUNERS_BUSY: &str = "805 All Tuners In Use";
 pub const TUNE_FAILED: &str = "806 Tune Failed";
 
 /// `GET|HEAD /auto/v{number}`.
-pub async fn auto(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-) -> HttpResponse {
+pub async fn auto(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    // By name: under `/hdhr/{user}/{password}` the path holds three parameters.
+    let channel = req
+        .match_info()
+        .get("channel")
+        .unwrap_or_default()
+        .to_owned();
     let tuner = match Tuner::of(&req, &state).await {
         Ok(t) => t,
         Err(e) => return refuse(e.status_code(), None),
     };
-    let Some(number) = path
+    let Some(number) = channel
         .strip_prefix(['v', 'V'])
         .and_then(|n| n.parse::<GuideNumber>().ok())
     else {
