@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use acextream_core::fuzzing;
 
 /// Every target with saved inputs, and the crate whose tests replay it.
-const TARGETS: [(&str, &str); 8] = [
+const TARGETS: [(&str, &str); 9] = [
     ("m3u", "core"),
     ("json_list", "core"),
     ("html", "core"),
@@ -19,6 +19,7 @@ const TARGETS: [(&str, &str); 8] = [
     ("ts", "mux"),
     ("hls", "mux"),
     ("xtream", "web"),
+    ("hdhr", "web"),
 ];
 
 /// Fixtures that seed each target's corpus (keep in step with scripts/fuzz.sh).

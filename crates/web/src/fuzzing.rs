@@ -1,13 +1,16 @@
-//! Fuzzing harness of what the Xtream routes read from a request before any
-//! account is looked up: the parameters (query string, then a form body), the
-//! client address, and the base URL put into playlists and `server_info` (from
-//! `Host` and the forwarded headers). The same function runs under `cargo fuzz`
-//! (fuzz/) and over the saved inputs under `cargo test`. Not part of the API:
-//! hidden from the docs.
+//! Fuzzing harnesses of what the web crate reads from the network before any
+//! account is looked up. The same functions run under `cargo fuzz` (fuzz/) and
+//! over the saved inputs under `cargo test`. Not part of the API: hidden from the
+//! docs.
 //!
-//! Input: a flags byte (bit 0: trust forwarded headers, bit 1: form body), then four fields separated by `0xff` (a byte UTF-8 never
+//! `xtream`: the Xtream parameters (query string, then a form body), the client
+//! address, and the base URL put into playlists and `server_info` (from `Host` and
+//! the forwarded headers). Input: a flags byte (bit 0: trust forwarded headers,
+//! bit 1: form body), then four fields separated by `0xff` (a byte UTF-8 never
 //! uses): the query string, the `Host` header, the forwarded headers' value, and
 //! the body.
+//!
+//! `hdhr`: one datagram, as the tuner's UDP discovery and SSDP responders get it.
 
 use acextream_core::Settings;
 use actix_web::http::header::HeaderValue;
@@ -118,4 +121,28 @@ fn base_url(req: &actix_web::HttpRequest, settings: &Settings) {
     );
     assert_ne!(base.port_or_default(), 0, "{origin}");
     assert!(base.host != "0.0.0.0" && base.host != "[::]", "{origin}");
+}
+
+/// Runs one datagram through both discovery parsers of the HDHomeRun tuner
+/// (UDP 65001 and SSDP 1900): neither may panic, a packet that decodes
+/// re-encodes to the same records, and an SSDP reply built from a search never
+/// gains a header the search smuggled in.
+pub fn hdhr(data: &[u8]) {
+    use crate::hdhr::{discovery, ssdp};
+
+    if let Ok(packet) = discovery::parse_packet(data) {
+        let again = discovery::encode_packet(packet.packet_type, &packet.tlvs);
+        assert_eq!(discovery::parse_packet(&again).as_ref(), Ok(&packet));
+    }
+    if let Ok(request) = discovery::parse_request(data) {
+        request.matches(discovery::with_check_digit(0x1234_5670));
+    }
+    if let Ok(search) = ssdp::parse_msearch(data) {
+        let udn = "2f9c0d1e-0000-4000-8000-000000000000";
+        for (st, usn) in ssdp::search_replies(&search.st, udn) {
+            let reply = ssdp::encode_response(&st, &usn, "http://127.0.0.1:8000/device.xml");
+            assert_eq!(reply.matches("\r\n").count(), 9, "{reply:?}");
+            assert!(reply.ends_with("\r\n\r\n") && !reply.contains('\0'), "{reply:?}");
+        }
+    }
 }

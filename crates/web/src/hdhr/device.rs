@@ -186,6 +186,8 @@ impl Tuner {
         let info = req.match_info();
         let (user, prefix) = match (info.get("user"), info.get("password")) {
             (Some(user), Some(password)) => {
+                // Only a token-shaped password (32 hex digits) costs a read here;
+                // one that is not the token then logs in like any password.
                 let by_token = by_token(state, user, password).await?;
                 let ip = client_ip(req, state.settings.server.trust_forwarded_headers);
                 let params = XtreamParams(
