@@ -54,43 +54,6 @@ fn guide() -> String {
     )
 }
 
-/// Adds a source (channel playlist or guide) and runs its first refresh.
-async fn add_and_refresh(d: &Daemon, kind: &str, url: &str) -> i64 {
-    let (status, source) = d
-        .admin(
-            Method::POST,
-            &format!("/api/{kind}/sources"),
-            json!({"url": url}),
-        )
-        .await;
-    assert_eq!(status, 201, "{source}");
-    let id = source["id"].as_i64().unwrap();
-    refresh(d, kind, id).await;
-    id
-}
-
-async fn refresh(d: &Daemon, kind: &str, id: i64) {
-    let path = match kind {
-        "scraper" => "/api/scraper/trigger?wait=true",
-        _ => "/api/epg/update?wait=true",
-    };
-    let (status, body) = d
-        .admin(Method::POST, path, json!({ "source_id": id }))
-        .await;
-    assert!(status < 300, "{path}: {status} {body}");
-}
-
-async fn add_user(d: &Daemon, name: &str, password: &str, max_connections: u32) {
-    let (status, body) = d
-        .admin(
-            Method::POST,
-            "/api/users",
-            json!({"username": name, "password": password, "max_connections": max_connections}),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-}
-
 async fn json_at(url: &str) -> Value {
     let r = http().get(url).send().await.unwrap();
     assert_eq!(r.status(), 200, "{url}");
@@ -167,10 +130,10 @@ async fn a_tuner_per_account_plays_and_guides_like_an_hdhomerun() {
     let env = [("ACEXTREAM_ENGINE__URL", sim.url())];
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let mut d = Daemon::start(dir.path(), &env);
-    let source = add_and_refresh(&d, "scraper", &lists.url("/list.m3u")).await;
-    add_and_refresh(&d, "epg", &guides.url("/guide.xml")).await;
-    add_user(&d, "plex", "plex-pass-1", 1).await;
-    add_user(&d, "jelly", "jelly-pass-1", 0).await;
+    let source = d.add_source("scraper", &lists.url("/list.m3u")).await;
+    d.add_source("epg", &guides.url("/guide.xml")).await;
+    d.add_user("plex", "plex-pass-1", 1).await;
+    d.add_user("jelly", "jelly-pass-1", 0).await;
     let plex = d.url("/hdhr/plex/plex-pass-1");
 
     // discover.json: every field real clients read, PascalCase, with its JSON type.
@@ -408,7 +371,7 @@ async fn a_tuner_per_account_plays_and_guides_like_an_hdhomerun() {
 
     // A refresh that reorders the source keeps every number.
     lists.serve(200, playlist(&alpha, &bravo, &charlie, true), None);
-    refresh(&d, "scraper", source).await;
+    d.refresh("scraper", source).await;
     assert_eq!(
         numbers(&json_at(&format!("{plex}/lineup.json")).await),
         by_name
@@ -602,8 +565,8 @@ async fn discovery_and_ssdp_announce_the_configured_account_on_loopback() {
 
     // 1. No hdhr.bind: the public port's /hdhr/plex/<token>.
     let mut d = Daemon::start(dir.path(), &base_env);
-    add_and_refresh(&d, "scraper", &lists.url("/list.m3u")).await;
-    add_user(&d, "plex", "plex-pass-1", 2).await;
+    d.add_source("scraper", &lists.url("/list.m3u")).await;
+    d.add_user("plex", "plex-pass-1", 2).await;
     let typed = json_at(&d.url("/hdhr/plex/plex-pass-1/discover.json")).await;
     let reply = decode_reply(&ask_udp(65001, &JELLYFIN_DISCOVER).await);
     assert_eq!(reply[&0x01], 1u32.to_be_bytes(), "a tuner");

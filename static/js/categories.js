@@ -15,7 +15,25 @@
     dialog.querySelector('[data-close]').addEventListener('click', () => dialog.close());
   }
 
-  document.addEventListener('click', (e) => {
+  document.addEventListener('click', async (e) => {
+    const archive = e.target.closest('[data-archive]');
+    if (archive) {
+      const r = archive.closest('tr');
+      const now = r.dataset.archiveDays;
+      const answer = prompt('Record every channel of "' + r.dataset.name + '" for catch-up: days to keep (empty or 0 = off). ' +
+        'Recorded channels keep their engine sessions open with no viewers, which costs the engine\'s bandwidth.', now === '0' ? '1' : now);
+      if (answer === null) return;
+      const n = answer.trim() === '' ? 0 : Number(answer);
+      if (!(Number.isInteger(n) && n >= 0)) { toast('Days must be a whole number', 'error'); return; }
+      try {
+        await api('PUT', '/api/categories/' + r.dataset.id + '/archive', { days: n > 0 ? n : null });
+        toast(n > 0 ? 'Recording for ' + n + ' days' : 'Not recorded');
+        setTimeout(() => location.reload(), 600);
+      } catch (err) {
+        toast('Catch-up failed: ' + err.message, 'error');
+      }
+      return;
+    }
     const button = e.target.closest('[data-edit], [data-merge]');
     if (!button) return;
     row = button.closest('tr');

@@ -107,6 +107,22 @@ document.addEventListener('DOMContentLoaded', () => {
     if (e.target.closest('[data-edit]')) show(row);
     else if (e.target.closest('[data-links]')) showLinks(row);
     else if (e.target.closest('[data-copy-url]')) copy(row.dataset.playUrl);
+    else if (e.target.closest('[data-archive]')) {
+      // Recording keeps the channel's engine session open all day: say so before.
+      const now = row.dataset.archiveDays;
+      const answer = prompt('Record "' + row.dataset.name + '" for catch-up: days to keep (0 = never, empty = as its category). ' +
+        'A recorded channel keeps its engine session open with no viewers, which costs the engine\'s bandwidth.', now === '0' ? '1' : now);
+      if (answer === null) return;
+      const days = answer.trim() === '' ? null : Number(answer);
+      if (days !== null && !(Number.isInteger(days) && days >= 0)) { toast('Days must be a whole number', 'error'); return; }
+      try {
+        const r = await api('PUT', '/api/channels/' + row.dataset.id + '/archive', { days });
+        toast(r.days > 0 ? 'Recording for ' + r.days + ' days' : 'Not recorded');
+        setTimeout(() => location.reload(), 600);
+      } catch (err) {
+        toast('Catch-up failed: ' + err.message, 'error');
+      }
+    }
     else if (e.target.closest('[data-delete]')) {
       if (!confirm('Delete the channel "' + row.dataset.name + '"? A source that still lists it will add it again.')) return;
       try {

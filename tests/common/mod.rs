@@ -22,7 +22,11 @@ pub const ADMIN: (&str, &str) = ("admin", "admin-pass-123");
 
 /// A `Command` for the real binary with a private database and no settings file.
 pub fn acextream(dir: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_acextream"));
+    with_test_env(Command::new(env!("CARGO_BIN_EXE_acextream")), dir)
+}
+
+/// `cmd` with the environment every test daemon gets (see [`acextream`]).
+fn with_test_env(mut cmd: Command, dir: &Path) -> Command {
     cmd.current_dir(dir)
         .env_remove("ACEXTREAM_CONFIG")
         .env_remove("RUST_LOG")
@@ -49,8 +53,22 @@ impl Daemon {
     /// Starts the binary in `dir` with `env` and waits until both listeners are up.
     pub fn start(dir: &Path, env: &[(&str, &str)]) -> Daemon {
         let mut cmd = acextream(dir);
-        cmd.arg("serve")
-            .env("ACEXTREAM_LOG__FORMAT", "json")
+        cmd.arg("serve");
+        Self::spawn(cmd, dir, env)
+    }
+
+    /// [`Daemon::start`] through `sh -c '<shell>; exec acextream serve'`, for
+    /// limits set with the shell's `ulimit`.
+    pub fn start_in_shell(dir: &Path, env: &[(&str, &str)], shell: &str) -> Daemon {
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg(format!("{shell}; exec \"$0\" serve"))
+            .arg(env!("CARGO_BIN_EXE_acextream"));
+        Self::spawn(with_test_env(cmd, dir), dir, env)
+    }
+
+    fn spawn(mut cmd: Command, dir: &Path, env: &[(&str, &str)]) -> Daemon {
+        cmd.env("ACEXTREAM_LOG__FORMAT", "json")
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
         for (k, v) in env {
@@ -133,6 +151,52 @@ impl Daemon {
             .unwrap();
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// Adds a source (`kind`: "scraper" for channels, "epg" for guides) and
+    /// refreshes it; its id.
+    pub async fn add_source(&self, kind: &str, url: &str) -> i64 {
+        let (status, source) = self
+            .admin(
+                reqwest::Method::POST,
+                &format!("/api/{kind}/sources"),
+                serde_json::json!({ "url": url }),
+            )
+            .await;
+        assert_eq!(status, 201, "{source}");
+        let id = source["id"].as_i64().unwrap();
+        self.refresh(kind, id).await;
+        id
+    }
+
+    /// Refreshes source `id` of `kind` and waits for it.
+    pub async fn refresh(&self, kind: &str, id: i64) {
+        let path = match kind {
+            "scraper" => "/api/scraper/trigger?wait=true",
+            _ => "/api/epg/update?wait=true",
+        };
+        let (status, body) = self
+            .admin(
+                reqwest::Method::POST,
+                path,
+                serde_json::json!({ "source_id": id }),
+            )
+            .await;
+        assert!(status < 300, "{path}: {status} {body}");
+    }
+
+    /// Creates a player account.
+    pub async fn add_user(&self, name: &str, password: &str, max_connections: u32) {
+        let (status, body) = self
+            .admin(
+                reqwest::Method::POST,
+                "/api/users",
+                serde_json::json!({
+                    "username": name, "password": password, "max_connections": max_connections
+                }),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
     }
 
     /// Every log line received so far.
@@ -328,6 +392,7 @@ impl TestApp {
         s.server.workers = 2;
         s.mux.bind = "127.0.0.1:0".parse().unwrap();
         s.database.path = db.unwrap_or_else(|| dir.path().join("app.db"));
+        s.archive.dir = dir.path().join("archive");
         let db = s.database.path.clone();
         s.admin.password = Some(acextream_core::settings::Secret::new(ADMIN.1));
         s.engine.url = engine_url.parse().unwrap();

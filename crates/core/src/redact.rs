@@ -39,7 +39,8 @@ pub fn redact_uri(path_and_query: &str) -> Cow<'_, str> {
     }
 }
 
-/// `/live/u/p/…`, `/movie/u/p/…`, `/series/u/p/…`, `/timeshift/u/p/…` and the
+/// `/live/u/p/…`, `/movie/u/p/…`, `/series/u/p/…`, `/timeshift[s]/u/p/…`, the
+/// catch-up segments' `/archive/u/p/…` and the
 /// legacy `/{u}/{p}/{id}` keep the user name and lose the password (so does a
 /// tuner's `/hdhr/u/p[/…]`, whose password may be a tuner token); `/hls/t/…`
 /// loses its ticket.
@@ -53,7 +54,10 @@ fn redact_path(path: &str) -> Cow<'_, str> {
     // `/live/` route), so the route is recognised on the decoded segment.
     let first = percent_decoded(segments[1]);
     let first = first.as_str();
-    let password_at = if matches!(first, "live" | "movie" | "series" | "timeshift") {
+    let password_at = if matches!(
+        first,
+        "live" | "movie" | "series" | "timeshift" | "timeshifts" | "archive"
+    ) {
         (segments.len() >= 5).then_some(3)
     } else if first == "hdhr" {
         // `/hdhr/u/p` is itself a tuner's base URL: masked with or without a tail.
@@ -159,7 +163,7 @@ static PATTERNS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
         ),
         // /live/u/p/… and friends
         (
-            r"(/(?:live|movie|series|timeshift)/[^/\s?#]+/)[^/\s?#]+(/)",
+            r"(/(?:live|movie|series|timeshifts?|archive)/[^/\s?#]+/)[^/\s?#]+(/)",
             "${1}***${2}",
         ),
         // a tuner's base /hdhr/u/p, with or without a tail
@@ -226,6 +230,34 @@ mod tests {
             redact_text("BaseURL http://h:1/hdhr/alice/0123abcd now"),
             "BaseURL http://h:1/hdhr/alice/*** now"
         );
+    }
+
+    #[test]
+    fn catch_up_paths_lose_the_password() {
+        for (path, masked) in [
+            (
+                "/timeshift/al/pw/60/2026-12-03:20-00/7.ts",
+                "/timeshift/al/***/60/2026-12-03:20-00/7.ts",
+            ),
+            (
+                "/timeshifts/al/pw/60/7/2026-12-03:20-00.ts",
+                "/timeshifts/al/***/60/7/2026-12-03:20-00.ts",
+            ),
+            (
+                "/archive/al/pw/7/1800000000000.ts",
+                "/archive/al/***/7/1800000000000.ts",
+            ),
+            (
+                "/streaming/timeshift.php?username=al&password=pw&stream=7",
+                "/streaming/timeshift.php?username=al&password=***&stream=7",
+            ),
+        ] {
+            assert_eq!(redact_uri(path), masked);
+            assert!(
+                !redact_text(&format!("GET http://h{path} x")).contains("pw"),
+                "{path}"
+            );
+        }
     }
 
     #[test]

@@ -58,6 +58,51 @@ pub struct Settings {
     pub xtream: XtreamSettings,
     /// The HDHomeRun tuner emulation (Plex, Jellyfin, Emby).
     pub hdhr: HdhrSettings,
+    /// Catch-up: the recording ring of archived channels.
+    pub archive: ArchiveSettings,
+}
+
+/// Catch-up and timeshift. Channels (or whole categories) an admin marks for
+/// archive are recorded, through the same shared hub live viewers use, to a ring
+/// of segment files under `dir`; any span inside it plays back over Xtream
+/// (`/timeshift/…`), M3U catch-up attributes and HLS.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ArchiveSettings {
+    /// Where the ring lives: one directory per channel (relative to the working
+    /// directory, like the database).
+    pub dir: PathBuf,
+    /// Depth, in days, of a channel or category marked for archive without a
+    /// number of its own.
+    pub days: u32,
+    /// Bytes kept per channel; the oldest segments go first.
+    pub max_bytes: u64,
+    /// Bytes kept for all channels together; the oldest segments go first.
+    pub max_total_bytes: u64,
+    /// Pace timeshift playback to real time (default: at full disk speed, which
+    /// players buffer and seek in).
+    pub pace: bool,
+    /// Minutes of an archived channel's live HLS playlist (the DVR window that
+    /// lets players pause and rewind live TV).
+    pub hls_dvr: u32,
+    /// Shortest recorded segment: a segment ends at the first PAT before a
+    /// random-access point this long after its start.
+    #[serde(with = "humantime_serde")]
+    pub segment: Duration,
+}
+
+impl Default for ArchiveSettings {
+    fn default() -> Self {
+        Self {
+            dir: PathBuf::from("data/archive"),
+            days: 1,
+            max_bytes: 64 << 30,
+            max_total_bytes: 256 << 30,
+            pace: false,
+            hls_dvr: 120,
+            segment: Duration::from_secs(6),
+        }
+    }
 }
 
 /// The HDHomeRun tuner emulation. Every account has a tuner at
@@ -573,6 +618,26 @@ impl Settings {
             && (bind == self.server.bind || bind == self.mux.bind)
         {
             return bad("hdhr.bind", "must differ from server.bind and mux.bind");
+        }
+        if !(1..=3650).contains(&self.archive.days) {
+            return bad("archive.days", "must be between 1 and 3650");
+        }
+        if self.archive.dir.as_os_str().is_empty() {
+            return bad("archive.dir", "must not be empty");
+        }
+        if self.archive.max_bytes < (16 << 20)
+            || self.archive.max_total_bytes < self.archive.max_bytes
+        {
+            return bad(
+                "archive.max_bytes",
+                "must be at least 16 MiB, and archive.max_total_bytes at least as much",
+            );
+        }
+        if !(1..=30).contains(&self.archive.segment.as_secs()) {
+            return bad("archive.segment", "must be between 1s and 30s");
+        }
+        if self.archive.hls_dvr > 24 * 60 {
+            return bad("archive.hls_dvr", "must be at most 1440 minutes");
         }
         if self.admin.username.trim().is_empty() {
             return bad("admin.username", "must not be empty");

@@ -9,6 +9,7 @@
 //! query onto tokio's blocking pool: a slow query never stalls a worker that is
 //! moving stream bytes.
 
+pub mod archive;
 pub mod channels;
 pub mod lineup;
 pub mod links;
@@ -110,6 +111,7 @@ fn migrations() -> Migrations<'static> {
         // Rebuilds `channels`: checked for dangling references before it commits.
         M::up(include_str!("store/schema_v5.sql")).foreign_key_check(),
         M::up(include_str!("store/schema_v6.sql")),
+        M::up(include_str!("store/schema_v7.sql")),
     ])
 }
 

@@ -38,6 +38,8 @@ pub struct Application {
     mux: Arc<Mux>,
     mux_listener: tokio::net::TcpListener,
     jobs: Jobs,
+    /// What the catch-up recorders use (they are viewers of the multiplexer).
+    recorders: AppState,
     /// Stops the engine pool's health checks at shutdown.
     health_checks: CancellationToken,
     drain: Duration,
@@ -124,6 +126,7 @@ impl Application {
             };
             (state.clone(), user, served)
         });
+        let recorders = state.clone();
         let web = acextream_web::server(state, public_listener)?;
         let mux = Mux::new(settings.mux.clone(), settings.hls.clone(), engines.clone());
         let health_checks = CancellationToken::new();
@@ -138,6 +141,7 @@ impl Application {
             mux,
             mux_listener,
             jobs,
+            recorders,
             health_checks,
             drain: settings.server.shutdown_timeout,
         })
@@ -183,6 +187,11 @@ impl Application {
             },
             self.drain,
         ));
+        let recording = CancellationToken::new();
+        let mut recorders = tokio::spawn(acextream_web::archive::supervisor::run(
+            self.recorders,
+            recording.clone(),
+        ));
         let early = tokio::select! {
             _ = shutdown => None,
             r = &mut web => Some(format!("public listener stopped: {r:?}")),
@@ -191,6 +200,14 @@ impl Application {
         };
         tracing::info!("shutting down");
         announcing.cancel();
+        // Recorders first: each writes the segment it holds before the mux ends.
+        recording.cancel();
+        if tokio::time::timeout(Duration::from_secs(10), &mut recorders)
+            .await
+            .is_err()
+        {
+            tracing::warn!("recorders did not stop in time");
+        }
         self.jobs.stop();
         self.health_checks.cancel();
         let _ = stop_mux.send(());
@@ -301,7 +318,7 @@ fn existing_admins(admin: &acextream_core::settings::AdminSettings, admins: &[St
     }
 }
 
-/// Registers SIGINT and SIGTERM handlers now and returns a future that resolves on
+/// Registers SIGINT and SIGTERM handlers (and swallows SIGXFSZ) now and returns a future that resolves on
 /// either. Registering before the listeners announce themselves matters: a signal
 /// that arrived before registration would kill the process without a drain.
 pub fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
@@ -310,7 +327,12 @@ pub fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
         use tokio::signal::unix::{SignalKind, signal};
         let mut term = signal(SignalKind::terminate())?;
         let mut int = signal(SignalKind::interrupt())?;
+        // A write past a file-size limit (`ulimit -f`, a quota) must fail with
+        // EFBIG — the archive then stops recording with a warning — rather than
+        // kill the process: with a handler installed, SIGXFSZ no longer does.
+        let file_too_big = signal(SignalKind::from_raw(libc::SIGXFSZ))?;
         Ok(async move {
+            let _file_too_big = file_too_big;
             tokio::select! {
                 _ = term.recv() => {},
                 _ = int.recv() => {},

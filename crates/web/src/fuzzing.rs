@@ -142,7 +142,10 @@ pub fn hdhr(data: &[u8]) {
         for (st, usn) in ssdp::search_replies(&search.st, udn) {
             let reply = ssdp::encode_response(&st, &usn, "http://127.0.0.1:8000/device.xml");
             assert_eq!(reply.matches("\r\n").count(), 9, "{reply:?}");
-            assert!(reply.ends_with("\r\n\r\n") && !reply.contains('\0'), "{reply:?}");
+            assert!(
+                reply.ends_with("\r\n\r\n") && !reply.contains('\0'),
+                "{reply:?}"
+            );
         }
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod access_log;
 pub mod api;
+pub mod archive;
 pub mod auth;
 pub mod brake;
 pub mod dashboard;
@@ -22,6 +23,7 @@ pub mod play;
 pub mod proxy;
 pub mod session;
 pub mod state;
+pub mod timeshift;
 pub mod xtream;
 
 use std::net::TcpListener;
@@ -36,6 +38,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(proxy::config)
         .configure(hls::config)
         .configure(hdhr::config)
+        .configure(archive::serve::config)
         .configure(api::metrics::config)
         .configure(dashboard::config)
         .service(

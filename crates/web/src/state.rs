@@ -52,6 +52,8 @@ pub struct AppState {
     /// The installation's key behind every HDHomeRun device id, read from the
     /// database on first use.
     pub hdhr_key: Arc<tokio::sync::OnceCell<String>>,
+    /// Catch-up: the recording ring and its recorders.
+    pub recording: Arc<crate::archive::Recording>,
 }
 
 impl AppState {
@@ -111,6 +113,7 @@ impl AppState {
             pages: crate::dashboard::Pages::default(),
             hls_key: Default::default(),
             hdhr_key: Arc::default(),
+            recording: Arc::default(),
         })
     }
 }

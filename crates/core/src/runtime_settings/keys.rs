@@ -248,6 +248,25 @@ pub const READ_ONLY: &[(&str, &str)] = &[
         "hdhr.bind",
         "Listener serving discovery_user's tuner at / (Jellyfin auto-detect); unset = none.",
     ),
+    ("archive.dir", "Directory of the catch-up recording ring."),
+    (
+        "archive.days",
+        "Catch-up depth of an archived channel without its own (days).",
+    ),
+    ("archive.max_bytes", "Bytes of recordings kept per channel."),
+    (
+        "archive.max_total_bytes",
+        "Bytes of recordings kept for all channels.",
+    ),
+    ("archive.pace", "Pace timeshift playback to real time."),
+    (
+        "archive.hls_dvr",
+        "Minutes of an archived channel's live HLS DVR window.",
+    ),
+    (
+        "archive.segment",
+        "Shortest recorded segment (cut at a PAT before a keyframe).",
+    ),
     ("engine.url", "Base URL of the AceStream engine's HTTP API."),
     ("engine.request_timeout", "Timeout of short engine calls."),
     ("database.path", "Path of the SQLite database."),

@@ -113,7 +113,7 @@ fn a_database_from_a_newer_version_is_refused() {
 }
 
 fn migrations_len() -> i64 {
-    6
+    7
 }
 
 #[test]
@@ -146,6 +146,56 @@ fn every_new_channel_gets_a_number_above_all_in_use_and_keeps_it() {
             assert_eq!(number(d)?, 12);
             let e = add("E", None)?;
             assert_eq!(number(e)?, 501);
+            Ok(())
+        })
+        .unwrap();
+}
+
+#[test]
+fn a_channel_mark_wins_over_its_category_and_zero_keeps_it_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("a.db")).unwrap();
+    store
+        .run_blocking(|c| {
+            c.execute("INSERT INTO categories (name) VALUES ('Sport')", [])?;
+            let sport = c.last_insert_rowid();
+            let mut ids = Vec::new();
+            for name in ["A", "B", "C"] {
+                c.execute(
+                    "INSERT INTO channels (name, category_id, added_at, updated_at) \
+                     VALUES (?1, ?2, 0, 0)",
+                    rusqlite::params![name, sport],
+                )?;
+                ids.push(c.last_insert_rowid());
+            }
+            assert!(archive::archived(c)?.is_empty());
+            archive::set_category(c, sport, Some(3))?;
+            archive::set_channel(c, ids[0], Some(7))?;
+            archive::set_channel(c, ids[1], Some(0))?;
+            let on = archive::archived(c)?;
+            assert_eq!(on.get(&ids[0]), Some(&7), "its own mark wins");
+            assert_eq!(on.get(&ids[1]), None, "0 keeps it out of the category");
+            assert_eq!(on.get(&ids[2]), Some(&3), "the category's depth");
+            archive::set_channel(c, ids[1], None)?;
+            assert_eq!(archive::mark_of(c, ids[1])?.days(), 3);
+            assert!(matches!(
+                archive::set_category(c, sport, Some(0)),
+                Err(StoreError::Invalid(_))
+            ));
+            assert!(matches!(
+                archive::set_channel(c, 9999, Some(1)),
+                Err(StoreError::NotFound(_))
+            ));
+            // A disabled channel is not recorded; a deleted one loses its mark.
+            let marks = |c: &rusqlite::Connection| -> StoreResult<i64> {
+                Ok(c.query_row("SELECT COUNT(*) FROM archive_channels", [], |r| r.get(0))?)
+            };
+            assert_eq!(marks(c)?, 1, "only A has a mark of its own now");
+            c.execute("UPDATE channels SET enabled = 0 WHERE id = ?1", [ids[2]])?;
+            c.execute("DELETE FROM channels WHERE id = ?1", [ids[0]])?;
+            let on = archive::archived(c)?;
+            assert_eq!(on.len(), 1, "{on:?}");
+            assert_eq!(marks(c)?, 0, "A's mark went with it");
             Ok(())
         })
         .unwrap();

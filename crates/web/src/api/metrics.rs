@@ -58,6 +58,57 @@ async fn authorize(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> 
     }
 }
 
+/// The catch-up recordings: what is recorded, what the ring holds, what failed.
+fn archive(out: &mut Exposition, state: &AppState) {
+    let recorders = state.recording.recorders();
+    out.family(
+        "acextream_archive_recording",
+        "gauge",
+        "Archived channels being recorded now.",
+    )
+    .sample(
+        "acextream_archive_recording",
+        &[],
+        recorders.values().filter(|r| r.recording).count(),
+    );
+    out.family(
+        "acextream_archive_failing",
+        "gauge",
+        "Archived channels whose recording stopped on an error (disk full, no stream).",
+    )
+    .sample("acextream_archive_failing", &[], state.recording.failing());
+    out.family(
+        "acextream_archive_disk_problem",
+        "gauge",
+        "1 while the archive directory cannot be written (full, read-only, missing).",
+    )
+    .sample(
+        "acextream_archive_disk_problem",
+        &[],
+        i32::from(state.recording.problem().is_some()),
+    );
+    out.family(
+        "acextream_archive_bytes",
+        "gauge",
+        "Bytes the recording ring holds.",
+    )
+    .sample(
+        "acextream_archive_bytes",
+        &[],
+        state.recording.archive().map_or(0, |a| a.total_bytes()),
+    );
+    out.family(
+        "acextream_archive_written_bytes_total",
+        "counter",
+        "Bytes of segments written since start-up.",
+    )
+    .sample(
+        "acextream_archive_written_bytes_total",
+        &[],
+        recorders.values().map(|r| r.bytes_written).sum::<u64>(),
+    );
+}
+
 /// A text exposition being written: one `# HELP`/`# TYPE` header per family.
 #[derive(Default)]
 pub struct Exposition(String);
@@ -296,6 +347,7 @@ async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRes
         &[],
         state.connections.all().values().sum::<usize>(),
     );
+    archive(&mut out, &state);
     sources(&mut out, &channel_sources, &guide_sources);
     Ok(HttpResponse::Ok()
         .content_type(CONTENT_TYPE)

@@ -1,6 +1,7 @@
 //! The admin REST API under `/api` (behind [`crate::auth::require_admin`]).
 
 pub mod aceproxy;
+pub mod archive;
 pub mod channels;
 pub mod fields;
 pub mod history;
@@ -20,6 +21,7 @@ use actix_web::web;
 /// Registers every `/api` route.
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.configure(aceproxy::config)
+        .configure(archive::config)
         .configure(channels::config)
         .configure(sources::config)
         .configure(streams::config)

@@ -100,6 +100,7 @@ pub async fn overview(
     ctx.insert("sources", &sources);
     ctx.insert("guides", &guides);
     ctx.insert("started_at", &state.started_at.as_second());
+    ctx.insert("archive", &crate::api::archive::status_json(&state).await?);
     ok(&state, "overview.html", &ctx)
 }
 
@@ -159,6 +160,8 @@ struct ChannelRow {
     links: i64,
     /// A player URL for the channel through this server.
     play_url: String,
+    /// Catch-up depth in days (0: not recorded).
+    archive_days: u32,
 }
 
 /// `/dashboard/channels`: filters, a page of channels, edit and check tools.
@@ -182,13 +185,14 @@ pub async fn channels(
         offset: Some((page - 1).saturating_mul(PAGE_SIZE)),
         ..ChannelFilter::default()
     };
-    let (list, categories, sources) = state
+    let (list, categories, sources, archived) = state
         .store
         .run(move |c| {
             Ok((
                 channels::list(c, &filter)?,
                 channels::categories(c)?,
                 rows::list(c, SourceTable::Channels)?,
+                acextream_core::store::archive::archived(c)?,
             ))
         })
         .await?;
@@ -231,6 +235,7 @@ pub async fn channels(
                 stream: value,
                 links: ch.links,
                 play_url,
+                archive_days: archived.get(&ch.id).copied().unwrap_or(0),
                 name: ch.name,
             }
         })
@@ -289,7 +294,7 @@ pub async fn categories(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let mut ctx = base(&req, &state, "categories", "Categories")?;
-    let (cats, uncategorised) = state
+    let cats = state
         .store
         .run(|c| {
             let none: i64 = c.query_row(
@@ -297,9 +302,23 @@ pub async fn categories(
                 [],
                 |r| r.get(0),
             )?;
-            Ok((channels::categories(c)?, none))
+            Ok((
+                channels::categories(c)?,
+                none,
+                acextream_core::store::archive::category_marks(c)?,
+            ))
         })
         .await?;
+    let (cats, uncategorised, marks) = (cats.0, cats.1, cats.2);
+    // Each category with its catch-up depth (0: not recorded).
+    let cats: Vec<serde_json::Value> = cats
+        .iter()
+        .map(|c| {
+            let mut v = serde_json::json!(c);
+            v["archive_days"] = marks.get(&c.id).copied().unwrap_or(0).into();
+            v
+        })
+        .collect();
     ctx.insert("categories", &cats);
     ctx.insert("uncategorised", &uncategorised);
     ok(&state, "categories.html", &ctx)

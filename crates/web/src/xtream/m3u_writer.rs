@@ -37,6 +37,8 @@ pub struct PlaylistLinks<'a> {
     pub password: &'a str,
     /// The stream URLs' extension: `ts`, or `m3u8` for HLS (`output=m3u8|hls`).
     pub ext: &'a str,
+    /// Archived channels and their catch-up depth in days (catch-up attributes).
+    pub archived: &'a std::collections::HashMap<i64, u32>,
 }
 
 /// Bytes per channel reserved up front: an `#EXTINF` line with its attributes and
@@ -70,9 +72,19 @@ pub fn write_playlist(
                 // Channels without a number get their 1-based position, so every entry
                 // has one (players sort and zap by it).
                 let chno = channel.chno.unwrap_or(position as i64 + 1);
+                let catchup = match links.archived.get(&channel.id) {
+                    Some(&days) => crate::timeshift::catchup::catchup_attributes(
+                        links.origin,
+                        &user,
+                        &pass,
+                        channel.id,
+                        days,
+                    ),
+                    None => String::new(),
+                };
                 let _ = writeln!(
                     out,
-                    "#EXTINF:-1 tvg-id=\"{}\" tvg-name=\"{}\" tvg-logo=\"{}\" tvg-chno=\"{chno}\" group-title=\"{}\",{name}",
+                    "#EXTINF:-1 tvg-id=\"{}\" tvg-name=\"{}\" tvg-logo=\"{}\" tvg-chno=\"{chno}\" group-title=\"{}\"{catchup},{name}",
                     attr_text(epg_id),
                     attr_text(&channel.name),
                     attr_url(&channel.logo),
@@ -168,12 +180,44 @@ mod tests {
         }
     }
 
-    const LINKS: PlaylistLinks<'static> = PlaylistLinks {
-        ext: "ts",
-        origin: "http://tv.example.org:58055",
-        username: "u",
-        password: "p!é",
-    };
+    static NOT_ARCHIVED: std::sync::LazyLock<std::collections::HashMap<i64, u32>> =
+        std::sync::LazyLock::new(Default::default);
+
+    fn links() -> PlaylistLinks<'static> {
+        PlaylistLinks {
+            ext: "ts",
+            origin: "http://tv.example.org:58055",
+            username: "u",
+            password: "p!é",
+            archived: &NOT_ARCHIVED,
+        }
+    }
+
+    #[test]
+    fn archived_channels_carry_catch_up_attributes_before_the_name() {
+        let list = vec![
+            (channel(17, "A, \"B\"", None, "", None), String::new()),
+            (channel(18, "Plain", None, "", None), String::new()),
+        ];
+        let archived = [(17, 3)].into_iter().collect();
+        let links = PlaylistLinks {
+            archived: &archived,
+            ..links()
+        };
+        let text = write_playlist(PlaylistKind::M3uPlus, links, &list);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(
+            lines[1].contains(" catchup=\"default\" catchup-days=\"3\" timeshift=\"3\" catchup-source=\"http://tv.example.org:58055/timeshift/u/p%21%C3%A9/"),
+            "{}",
+            lines[1]
+        );
+        assert!(
+            lines[1].ends_with("\",A, \"B\""),
+            "the name is untouched: {}",
+            lines[1]
+        );
+        assert!(!lines[3].contains("catchup"), "{}", lines[3]);
+    }
 
     #[test]
     fn m3u_plus_has_the_guide_header_and_every_attribute() {
@@ -181,7 +225,7 @@ mod tests {
             channel(17, "Sky Sport", Some("Sport"), "http://l/s.png", None),
             "sky.sport.it".into(),
         )];
-        let text = write_playlist(PlaylistKind::M3uPlus, LINKS, &list);
+        let text = write_playlist(PlaylistKind::M3uPlus, links(), &list);
         assert_eq!(
             text,
             "#EXTM3U url-tvg=\"http://tv.example.org:58055/xmltv.php?username=u&password=p%21%C3%A9\" \
@@ -195,7 +239,7 @@ mod tests {
     #[test]
     fn plain_m3u_is_the_name_only() {
         let list = vec![(channel(3, "A, \"b\"", None, "", Some(9)), String::new())];
-        let text = write_playlist(PlaylistKind::M3u, LINKS, &list);
+        let text = write_playlist(PlaylistKind::M3u, links(), &list);
         assert_eq!(
             text,
             "#EXTM3U\n#EXTINF:-1,A, \"b\"\nhttp://tv.example.org:58055/live/u/p%21%C3%A9/3.ts\n"
@@ -214,7 +258,7 @@ mod tests {
             ),
             "id\"\r\n".into(),
         )];
-        let text = write_playlist(PlaylistKind::M3uPlus, LINKS, &list);
+        let text = write_playlist(PlaylistKind::M3uPlus, links(), &list);
         assert_eq!(text.lines().count(), 3, "{text}");
         let parsed = parse_m3u(&text);
         assert_eq!(parsed.skipped, 0);
@@ -240,7 +284,7 @@ mod tests {
             })
             .collect();
         let started = std::time::Instant::now();
-        let text = write_playlist(PlaylistKind::M3uPlus, LINKS, &list);
+        let text = write_playlist(PlaylistKind::M3uPlus, links(), &list);
         // Generous for a debug build on a busy machine: this catches quadratic
         // behaviour, not a few percent.
         assert!(

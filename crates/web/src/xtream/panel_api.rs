@@ -25,9 +25,14 @@ pub async fn handle(
     let (cats, chans) = player_api::catalogue(&state).await?;
     let names: std::collections::HashMap<i64, String> =
         cats.iter().map(|c| (c.id, c.name.clone())).collect();
+    let archived = state
+        .store
+        .run(|c| acextream_core::store::archive::archived(c))
+        .await?;
     let mut available = Map::new();
     for (i, (ch, epg_id)) in chans.iter().enumerate() {
-        let mut row = rows::live_stream_row(i + 1, ch, epg_id);
+        let days = archived.get(&ch.id).copied().unwrap_or(0);
+        let mut row = rows::live_stream_row(i + 1, ch, epg_id, days);
         let cat = rows::category_of(ch);
         let name = names
             .get(&cat)

@@ -5,6 +5,7 @@
 //! List actions always answer a JSON array, the others an object.
 
 use acextream_core::epg::{self, Window};
+use acextream_core::store::archive as archive_marks;
 use acextream_core::store::channels;
 use acextream_core::store::now_epoch;
 use acextream_core::store::users::User;
@@ -105,11 +106,15 @@ async fn live_streams(state: &AppState, category: Option<&str>) -> Result<Value,
         },
     };
     let (_, chans) = catalogue(state).await?;
+    let archived = state.store.run(|c| archive_marks::archived(c)).await?;
     let list: Vec<Value> = chans
         .iter()
         .enumerate()
         .filter(|(_, (ch, _))| filter.is_none_or(|id| rows::category_of(ch) == id))
-        .map(|(i, (ch, epg_id))| rows::live_stream_row(i + 1, ch, epg_id))
+        .map(|(i, (ch, epg_id))| {
+            let days = archived.get(&ch.id).copied().unwrap_or(0);
+            rows::live_stream_row(i + 1, ch, epg_id, days)
+        })
         .collect();
     Ok(Value::Array(list))
 }
@@ -134,9 +139,16 @@ async fn epg_listings(
         .map_err(|e| ApiError::Internal(anyhow::anyhow!(e.to_string())))?;
     let tz = state.settings.time_zone();
     let full = limit.is_none();
+    let archive = state.recording.archive();
+    let archived = |p: &epg::StoredProgramme| {
+        p.stop <= now
+            && archive.as_ref().is_some_and(|a| {
+                jiff::Timestamp::from_second(p.start).is_ok_and(|start| a.covers(id, start))
+            })
+    };
     let rows: Vec<Value> = programmes
         .iter()
-        .map(|p| rows::epg_row(p, id, &tz, now, full))
+        .map(|p| rows::epg_row(p, id, &tz, now, full, full && archived(p)))
         .collect();
     Ok(json!({ "epg_listings": rows }))
 }

@@ -31,11 +31,13 @@ pub async fn get_php(
         .store
         .run(move |c| {
             let list = channels::playable_with_guide(c)?;
+            let archived = acextream_core::store::archive::archived(c)?;
             let links = PlaylistLinks {
                 origin: &origin,
                 username: &username,
                 password: &password,
                 ext,
+                archived: &archived,
             };
             Ok(write_playlist(kind, links, &list))
         })

@@ -125,8 +125,9 @@ pub fn categories(cats: &[Category], channels: &[(Channel, String)]) -> Vec<Valu
     rows
 }
 
-/// One `get_live_streams` row.
-pub fn live_stream_row(num: usize, ch: &Channel, epg_id: &str) -> Value {
+/// One `get_live_streams` row; `archive_days` > 0 lights up the players'
+/// catch-up (`tv_archive`, `tv_archive_duration` in days).
+pub fn live_stream_row(num: usize, ch: &Channel, epg_id: &str, archive_days: u32) -> Value {
     let cat = category_of(ch);
     json!({
         "num": num,
@@ -140,9 +141,9 @@ pub fn live_stream_row(num: usize, ch: &Channel, epg_id: &str) -> Value {
         "category_id": cat.to_string(),
         "category_ids": [cat],
         "custom_sid": "",
-        "tv_archive": 0,
+        "tv_archive": i32::from(archive_days > 0),
         "direct_source": "",
-        "tv_archive_duration": 0,
+        "tv_archive_duration": archive_days,
         "thumbnail": "",
     })
 }
@@ -151,13 +152,15 @@ fn b64(text: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(text.as_bytes())
 }
 
-/// One EPG listing row (`get_short_epg`, `get_simple_data_table`).
+/// One EPG listing row (`get_short_epg`, `get_simple_data_table`);
+/// `has_archive`: the programme is over and the recording ring holds its start.
 pub fn epg_row(
     p: &StoredProgramme,
     stream_id: i64,
     tz: &jiff::tz::TimeZone,
     now: i64,
     full: bool,
+    has_archive: bool,
 ) -> Value {
     let mut row = json!({
         "id": p.id.to_string(),
@@ -177,7 +180,7 @@ pub fn epg_row(
     if full && let Some(obj) = row.as_object_mut() {
         let playing = p.start <= now && now < p.stop;
         obj.insert("now_playing".into(), json!(i32::from(playing)));
-        obj.insert("has_archive".into(), json!(0));
+        obj.insert("has_archive".into(), json!(i32::from(has_archive)));
     }
     row
 }
