@@ -6,7 +6,8 @@
 
 mod common;
 
-use common::{ADMIN, TestApp};
+use common::{ADMIN, Api, TestApp};
+use std::time::Duration;
 use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE, USER_AGENT};
 use serde_json::{Value, json};
 
@@ -736,4 +737,53 @@ async fn behind_a_trusted_proxy_the_brake_counts_the_forwarded_address() {
     assert_eq!(basic("192.0.2.99, 203.0.113.7", ADMIN.1).await, 429);
     // Every visitor shares the proxy's address, yet the owner is not braked.
     assert_eq!(basic("198.51.100.1", ADMIN.1).await, 200);
+}
+
+/// A catch-up archive directory that cannot be made (its path is a file) is
+/// said on the overview, and every other page still works.
+#[tokio::test]
+async fn the_overview_says_when_recordings_cannot_be_written() {
+    let blocker = tempfile::NamedTempFile::new().unwrap();
+    let dir = blocker.path().join("archive");
+    let app = TestApp::start("http://127.0.0.1:9", move |s| s.archive.dir = dir).await;
+    let session = login(&app).await;
+    let api = Api(&app);
+    let (status, list) = api
+        .post(
+            "/api/channels",
+            serde_json::json!({"name": "Recorded", "stream": "acestream://".to_owned() + &"ab".repeat(20)}),
+        )
+        .await;
+    assert_eq!(status, 201, "{list}");
+    let id = list["id"].as_i64().unwrap();
+    let (status, body) = api
+        .put(&format!("/api/channels/{id}/archive"), serde_json::json!({"days": 2}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let said = common::eventually(Duration::from_secs(20), async || {
+        let html = client()
+            .get(app.url("/dashboard/"))
+            .header(COOKIE, session.cookie())
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        html.contains("Recording stopped") && html.contains("Catch-up recordings")
+    })
+    .await;
+    assert!(said, "the overview warns");
+    let (_, status) = api.get("/api/archive").await;
+    assert!(status["problem"].as_str().unwrap().contains("archive"), "{status}");
+    let channels = client()
+        .get(app.url("/dashboard/channels"))
+        .header(COOKIE, session.cookie())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(channels.contains("catch-up 2 d"), "the channel is marked");
 }

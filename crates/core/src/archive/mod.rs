@@ -40,6 +40,7 @@ pub enum ArchiveError {
     #[error("{0}")]
     Io(io::Error),
 }
+pub struct Window { pub first_sequence: u64, pub discontinuity_sequence: u64, pub segments: Vec<StoredSegment> }
 pub struct Archive;
 impl Archive {
     pub fn open(_root: &Path, _limits: Limits) -> io::Result<Archive> {
@@ -72,6 +73,7 @@ impl Archive {
     pub fn channels(&self) -> Vec<ChannelSummary> {
         Vec::new()
     }
+    pub fn window_segments(&self, _c: i64, _from: Timestamp) -> Option<Window> { None }
     pub fn remove_channel(&self, _channel: i64) -> io::Result<()> {
         Ok(())
     }

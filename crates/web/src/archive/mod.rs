@@ -10,6 +10,7 @@
 //! or `kill -9` loses at most the segment being written.
 
 pub mod cutter;
+pub mod dvr;
 pub mod recorder;
 pub mod serve;
 pub mod supervisor;

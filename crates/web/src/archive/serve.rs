@@ -309,6 +309,17 @@ async fn segment(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRes
         .parse()
         .map_err(|_| bad())?;
     let start = jiff::Timestamp::from_millisecond(ms).map_err(|_| bad())?;
+    ring_segment(&req, &state, id, start).await
+}
+
+/// One segment of channel `id`'s ring, the one that starts at `start` exactly
+/// (the VOD playlists' and the HLS DVR window's segment URLs).
+pub async fn ring_segment(
+    req: &HttpRequest,
+    state: &AppState,
+    id: i64,
+    start: jiff::Timestamp,
+) -> Result<HttpResponse, ApiError> {
     let none = || ApiError::NotFound("no such archive segment".into());
     let archive = state.recording.archive().ok_or_else(none)?;
     let found = tokio::task::spawn_blocking(move || {

@@ -245,18 +245,31 @@ async fn media_playlist(
     } else {
         ticket.user.as_str()
     };
-    let upstream = fetch_playlist(&state, &req, &ticket, shown).await?;
+    // An archived channel being recorded offers its DVR window instead of the
+    // multiplexer's short live window; its segments stay listed for hls_dvr.
+    let dvr_minutes = state.settings.archive.hls_dvr;
+    let dvr = match ticket.target {
+        Target::Channel(id) => crate::archive::dvr::playlist(&state.recording, id, dvr_minutes),
+        Target::Link(..) => None,
+    };
+    let (text, listed_for) = match dvr {
+        Some(text) => (text, i64::from(dvr_minutes) * 60),
+        None => (fetch_playlist(&state, &req, &ticket, shown).await?.text, 0),
+    };
     let origin = BaseUrl::of(&req, &state.settings).origin();
     let segment_ticket = Ticket {
         kind: Kind::Segment,
         ..ticket
     };
-    let text = rewrite_uris(&upstream.text, |start| {
-        // Each segment's ticket expires SEGMENT_TTL after the segment's own time:
-        // the URL of a segment is the same on every reload (RFC 8216 §6.2.1; hls.js
-        // refuses a playlist whose segment URLs change), yet short-lived.
+    let text = rewrite_uris(&text, |start| {
+        // Each segment's ticket expires SEGMENT_TTL after the segment's own time
+        // (plus the time a DVR window lists it): the URL of a segment is the same on
+        // every reload (RFC 8216 §6.2.1; hls.js refuses a playlist whose segment
+        // URLs change), yet short-lived.
         let ticket = Ticket {
-            expires: start.unwrap_or(segment_ticket.expires) + SEGMENT_TTL.as_secs() as i64,
+            expires: start.unwrap_or(segment_ticket.expires)
+                + listed_for
+                + SEGMENT_TTL.as_secs() as i64,
             ..segment_ticket.clone()
         };
         format!("{origin}/hls/{}/", state.hls_key.sign(&ticket))
@@ -288,6 +301,13 @@ async fn segment(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (token, name) = path.into_inner();
+    if let Some(start) = crate::archive::dvr::segment_start(&name) {
+        let ticket = admit(&state, &token, Kind::Segment).await?;
+        let Target::Channel(id) = ticket.target else {
+            return Err(ApiError::NotFound("no such segment".into()));
+        };
+        return crate::archive::serve::ring_segment(&req, &state, id, start).await;
+    }
     let seq: u64 = name
         .strip_suffix(".ts")
         .and_then(|n| n.parse().ok())

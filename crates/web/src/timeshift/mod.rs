@@ -52,6 +52,9 @@ pub mod vod {
         pub discontinuity: bool,
         pub program_date_time: jiff::Timestamp,
     }
+    pub fn event_playlist(_s: &[VodSegment], _m: u64, _d: u64) -> String {
+        String::new()
+    }
     pub fn vod_playlist(_s: &[VodSegment]) -> String {
         String::new()
     }
