@@ -2,6 +2,7 @@
 //! settings, the SQLite store, accounts, credential redaction and the engine client.
 
 pub mod accounts;
+pub mod archive;
 pub mod catalogue;
 pub mod engine;
 pub mod epg;
