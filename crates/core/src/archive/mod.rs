@@ -248,7 +248,9 @@ impl Archive {
     /// Stores a finished segment (the parts of `data` concatenated), then evicts the
     /// oldest segments beyond the limits: first this channel's beyond
     /// `max_bytes_per_channel`, then across all channels beyond `max_total_bytes`.
-    /// A segment with the same start millisecond as a stored one replaces it. Empty
+    /// A segment with the same start millisecond as a stored one replaces it (a
+    /// recorder bug really: re-appending exactly the start and duration of a segment
+    /// being evicted at that moment could lose the new file to the pending delete). Empty
     /// `data` stores nothing (an empty file would be discarded on open anyway).
     /// On error nothing changed: the index is as it was and no `.part` is left.
     pub fn append(
