@@ -7,9 +7,9 @@
 mod common;
 
 use common::{ADMIN, Api, TestApp};
-use std::time::Duration;
 use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE, USER_AGENT};
 use serde_json::{Value, json};
+use std::time::Duration;
 
 /// A client that never follows redirects (tests look at them) and keeps no cookies
 /// (tests pass them by hand, so they see exactly what the server set).
@@ -757,7 +757,10 @@ async fn the_overview_says_when_recordings_cannot_be_written() {
     assert_eq!(status, 201, "{list}");
     let id = list["id"].as_i64().unwrap();
     let (status, body) = api
-        .put(&format!("/api/channels/{id}/archive"), serde_json::json!({"days": 2}))
+        .put(
+            &format!("/api/channels/{id}/archive"),
+            serde_json::json!({"days": 2}),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     let said = common::eventually(Duration::from_secs(20), async || {
@@ -775,7 +778,10 @@ async fn the_overview_says_when_recordings_cannot_be_written() {
     .await;
     assert!(said, "the overview warns");
     let (_, status) = api.get("/api/archive").await;
-    assert!(status["problem"].as_str().unwrap().contains("archive"), "{status}");
+    assert!(
+        status["problem"].as_str().unwrap().contains("archive"),
+        "{status}"
+    );
     let channels = client()
         .get(app.url("/dashboard/channels"))
         .header(COOKIE, session.cookie())

@@ -50,6 +50,11 @@ pub(super) struct Removed {
 pub(super) struct Index {
     pub channels: BTreeMap<i64, ChannelIndex>,
     pub total_bytes: u64,
+    /// Per channel, segments (and of them, discontinuities) taken out since the
+    /// process started: what numbers the ring's segments in recording order for a
+    /// live HLS window. Removals are always the oldest first, so a segment's
+    /// number — removed before it + its place now — never changes.
+    pub removed: BTreeMap<i64, (u64, u64)>,
 }
 
 impl Index {
@@ -74,6 +79,9 @@ impl Index {
     fn remove(&mut self, channel: i64, start_ms: i64) -> Option<Removed> {
         let ch = self.channels.get_mut(&channel)?;
         let entry = ch.segments.remove(&start_ms)?;
+        let removed = self.removed.entry(channel).or_default();
+        removed.0 += 1;
+        removed.1 += u64::from(entry.discontinuity);
         ch.bytes = ch.bytes.saturating_sub(entry.len);
         self.total_bytes = self.total_bytes.saturating_sub(entry.len);
         if ch.segments.is_empty() {

@@ -106,6 +106,16 @@ pub struct Span {
     pub len: u64,
 }
 
+/// A live window of a channel's ring (see [`Archive::window_segments`]).
+#[derive(Debug, Clone)]
+pub struct Window {
+    /// Media sequence number of the first segment.
+    pub first_sequence: u64,
+    /// Discontinuities before the first segment (EXT-X-DISCONTINUITY-SEQUENCE).
+    pub discontinuity_sequence: u64,
+    pub segments: Vec<StoredSegment>,
+}
+
 impl Span {
     /// Where byte `offset` of the concatenated stream lies: `(segment index, offset
     /// in that file)`. `None` at or past the end.
@@ -349,6 +359,42 @@ impl Archive {
             .collect();
         let len = segments.iter().map(|s| s.len).sum();
         Some(Span { segments, len })
+    }
+
+    /// The segments of a live HLS window: every one ending after `from`, with the
+    /// media sequence number of the first (segments are numbered in recording
+    /// order, stable while the process runs) and the discontinuities before it.
+    pub fn window_segments(&self, channel: i64, from: Timestamp) -> Option<Window> {
+        let from_ms = layout::floor_ms(from);
+        let (first_sequence, discontinuity_sequence, found) = {
+            let index = self.lock();
+            let ch = index.channel(channel)?;
+            let (removed, removed_disc) = index.removed.get(&channel).copied().unwrap_or_default();
+            let mut before = 0u64;
+            let mut disc_before = 0u64;
+            let mut found = Vec::new();
+            for (&start, &entry) in &ch.segments {
+                if entry.end_ms(start) <= from_ms {
+                    before += 1;
+                    disc_before += u64::from(entry.discontinuity);
+                } else {
+                    found.push((start, entry));
+                }
+            }
+            (removed + before, removed_disc + disc_before, found)
+        };
+        if found.is_empty() {
+            return None;
+        }
+        let dir = self.channel_dir(channel);
+        Some(Window {
+            first_sequence,
+            discontinuity_sequence,
+            segments: found
+                .into_iter()
+                .map(|(start_ms, entry)| stored(&dir, start_ms, entry))
+                .collect(),
+        })
     }
 
     /// Oldest start and newest end of the channel's recording.

@@ -539,3 +539,38 @@ fn archive_is_shareable_across_threads() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<Archive>();
 }
+
+#[test]
+fn a_live_window_keeps_every_segments_number_as_the_oldest_go() {
+    let dir = tempfile::tempdir().unwrap();
+    let limits = Limits {
+        max_bytes_per_channel: 3 * 100,
+        max_total_bytes: u64::MAX,
+    };
+    let archive = Archive::open(dir.path(), limits).unwrap();
+    let disc = |start: i64| {
+        archive
+            .append(1, &meta(start, 1000, true), &[Bytes::from(vec![0u8; 100])])
+            .unwrap()
+    };
+    put(&archive, 1, T0, 1000, 100);
+    disc(T0 + 1000);
+    put(&archive, 1, T0 + 2000, 1000, 100);
+    let w = archive.window_segments(1, at(T0 + 1500)).unwrap();
+    assert_eq!((w.first_sequence, w.discontinuity_sequence), (1, 0));
+    assert_eq!(w.segments.len(), 2);
+    // Two more: the oldest two are evicted, and numbers go on from where they were.
+    put(&archive, 1, T0 + 3000, 1000, 100);
+    put(&archive, 1, T0 + 4000, 1000, 100);
+    assert_eq!(starts(&archive, 1), vec![T0 + 2000, T0 + 3000, T0 + 4000]);
+    let w = archive.window_segments(1, Timestamp::MIN).unwrap();
+    assert_eq!(w.first_sequence, 2, "segment T0+2000 is still number 2");
+    assert_eq!(
+        w.discontinuity_sequence, 1,
+        "the evicted discontinuity counts"
+    );
+    let w = archive.window_segments(1, at(T0 + 3500)).unwrap();
+    assert_eq!(w.first_sequence, 3);
+    assert!(archive.window_segments(1, at(T0 + 9000)).is_none());
+    assert!(archive.window_segments(2, Timestamp::MIN).is_none());
+}

@@ -183,8 +183,9 @@ async fn write(
             });
             Ok(())
         }
-        Err(e @ ArchiveError::DiskFull(_)) | Err(e @ ArchiveError::Io(_)) => {
-            Err(Failure::Disk(e.to_string()))
+        // Full, over a size limit, read-only, gone: the recording stops either way.
+        Err(e @ (ArchiveError::DiskFull { .. } | ArchiveError::Io { .. })) => {
+            Err(Failure::Disk(format!("cannot write the archive: {e}")))
         }
     }
 }
