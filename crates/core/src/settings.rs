@@ -91,6 +91,16 @@ pub struct ArchiveSettings {
     pub segment: Duration,
 }
 
+impl ArchiveSettings {
+    /// The ring's size limits.
+    pub fn limits(&self) -> crate::archive::Limits {
+        crate::archive::Limits {
+            max_bytes_per_channel: self.max_bytes,
+            max_total_bytes: self.max_total_bytes,
+        }
+    }
+}
+
 impl Default for ArchiveSettings {
     fn default() -> Self {
         Self {

@@ -105,6 +105,7 @@ impl Application {
         )?;
         state.logs = logs;
         state.provenance = Arc::new(provenance);
+        open_archive(&settings, &state);
         let tuner = match (&settings.hdhr.bind, &settings.hdhr.discovery_user) {
             (Some(bind), Some(user)) => {
                 let listener = std::net::TcpListener::bind(bind).with_context(|| {
@@ -315,6 +316,28 @@ fn existing_admins(admin: &acextream_core::settings::AdminSettings, admins: &[St
         );
     } else {
         tracing::info!(admins = %names, "admins already exist: no bootstrap admin created");
+    }
+}
+
+/// Opens an existing catch-up ring before anything is served, so its recordings
+/// play from the first request (the supervisor opens a new one when a channel is
+/// first archived, and keeps retrying one that cannot be opened).
+fn open_archive(settings: &Settings, state: &AppState) {
+    let a = &settings.archive;
+    if !a.dir.is_dir() {
+        return;
+    }
+    match acextream_core::archive::Archive::open(&a.dir, a.limits()) {
+        Ok(archive) => {
+            tracing::info!(
+                dir = %a.dir.display(),
+                bytes = archive.total_bytes(),
+                channels = archive.channels().len(),
+                "catch-up archive opened"
+            );
+            state.recording.set_archive(Arc::new(archive));
+        }
+        Err(e) => tracing::warn!(dir = %a.dir.display(), error = %e, "catch-up archive unusable"),
     }
 }
 

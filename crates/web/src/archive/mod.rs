@@ -28,8 +28,11 @@ pub struct RecorderStatus {
     pub days: u32,
     /// Receiving and writing now.
     pub recording: bool,
-    /// Why not, when it is not (engine down, disk full, …).
+    /// Why not, when it is not (engine down, disk full, …); cleared by the next
+    /// segment written.
     pub error: Option<String>,
+    /// The error is the disk's (cleared by the next segment written).
+    pub disk_error: bool,
     /// Segments written since start-up.
     pub segments_written: u64,
     /// Bytes written since start-up.
@@ -57,7 +60,9 @@ impl Recording {
         lock(&self.archive).clone()
     }
 
-    pub(crate) fn set_archive(&self, archive: Arc<Archive>) {
+    /// Sets the ring (the daemon opens an existing one before it serves, so
+    /// recordings play from the first request after a restart).
+    pub fn set_archive(&self, archive: Arc<Archive>) {
         *lock(&self.archive) = Some(archive);
     }
 

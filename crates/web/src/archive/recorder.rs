@@ -59,6 +59,7 @@ pub async fn run(
                 recording.update(channel, |s| {
                     s.recording = false;
                     s.error = Some(reason.clone());
+                    s.disk_error = true;
                 });
                 return Stopped::Disk(reason);
             }
@@ -72,6 +73,7 @@ pub async fn run(
                 recording.update(channel, |s| {
                     s.recording = false;
                     s.error = Some(reason);
+                    s.disk_error = false;
                 });
             }
         }
@@ -127,10 +129,7 @@ async fn record_once(
             response.status()
         )));
     }
-    recording.update(channel, |s| {
-        s.recording = true;
-        s.error = None;
-    });
+    recording.update(channel, |s| s.recording = true);
     tracing::info!(channel, "recording");
     let mut cutter = Cutter::new(segment);
     let mut body = response.into_body();
@@ -180,6 +179,8 @@ async fn write(
             recording.update(channel, |s| {
                 s.segments_written += 1;
                 s.bytes_written += len;
+                s.error = None;
+                s.disk_error = false;
             });
             Ok(())
         }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use acextream_core::archive::{Archive, Limits};
+use acextream_core::archive::Archive;
 use acextream_core::store::archive as marks;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -72,14 +72,8 @@ async fn open(state: &AppState, recording: &Arc<Recording>) -> Option<Arc<Archiv
     }
     let settings = state.settings.archive.clone();
     let opened = tokio::task::spawn_blocking(move || {
-        Archive::open(
-            &settings.dir,
-            Limits {
-                max_bytes_per_channel: settings.max_bytes,
-                max_total_bytes: settings.max_total_bytes,
-            },
-        )
-        .map_err(|e| format!("{}: {e}", settings.dir.display()))
+        Archive::open(&settings.dir, settings.limits())
+            .map_err(|e| format!("{}: {e}", settings.dir.display()))
     })
     .await
     .map_err(|e| e.to_string())
@@ -132,7 +126,8 @@ async fn tick(
         keep
     });
     disk_stopped.retain(|_, at| at.elapsed() < DISK_RETRY);
-    if disk_stopped.is_empty() && running.len() == wanted.len() {
+    // The warning stays until a recorder the disk stopped has written again.
+    if disk_stopped.is_empty() && !recording.recorders().values().any(|r| r.disk_error) {
         recording.set_problem(None);
     }
     let now = jiff::Timestamp::now();
