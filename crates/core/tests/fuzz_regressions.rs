@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use acextream_core::fuzzing;
 
 /// Every target with saved inputs, and the crate whose tests replay it.
-const TARGETS: [(&str, &str); 9] = [
+const TARGETS: [(&str, &str); 10] = [
     ("m3u", "core"),
     ("json_list", "core"),
     ("html", "core"),
@@ -20,6 +20,7 @@ const TARGETS: [(&str, &str); 9] = [
     ("hls", "mux"),
     ("xtream", "web"),
     ("hdhr", "web"),
+    ("timeshift", "web"),
 ];
 
 /// Fixtures that seed each target's corpus (keep in step with scripts/fuzz.sh).

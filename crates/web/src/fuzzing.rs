@@ -11,6 +11,8 @@
 //! the body.
 //!
 //! `hdhr`: one datagram, as the tuner's UDP discovery and SSDP responders get it.
+//!
+//! `timeshift`: a catch-up request's text (START, path, query, `Range`).
 
 use acextream_core::Settings;
 use actix_web::http::header::HeaderValue;
@@ -145,6 +147,35 @@ pub fn hdhr(data: &[u8]) {
             assert!(
                 reply.ends_with("\r\n\r\n") && !reply.contains('\0'),
                 "{reply:?}"
+            );
+        }
+    }
+}
+
+/// Runs one timeshift request's text through the catch-up parsers: START (in a
+/// zone with DST), a path split on `/`, a query string and a `Range` header —
+/// none may panic, and an accepted range lies inside the body.
+pub fn timeshift(data: &[u8]) {
+    use crate::timeshift::request::{self, RangeOutcome};
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let tz = jiff::tz::TimeZone::get("Europe/Madrid").unwrap_or(jiff::tz::TimeZone::UTC);
+    let _ = request::parse_start(text, &tz);
+    let parts: Vec<&str> = text.split('/').collect();
+    let _ = request::parse_timeshift_path(&parts, &tz);
+    let _ = request::parse_timeshifts_path(&parts, &tz);
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(data).into_owned().collect();
+    let _ = request::parse_timeshift_query(&pairs, &tz);
+    for len in [0u64, 1, 188, 1 << 40] {
+        if let RangeOutcome::Partial {
+            start,
+            end_inclusive,
+        } = request::parse_range(text, len)
+        {
+            assert!(
+                start <= end_inclusive && end_inclusive < len,
+                "{text:?} of {len}"
             );
         }
     }

@@ -35,3 +35,8 @@ fn xtream_inputs() {
 fn hdhr_inputs() {
     replay("hdhr", acextream_web::fuzzing::hdhr);
 }
+
+#[test]
+fn timeshift_inputs() {
+    replay("timeshift", acextream_web::fuzzing::timeshift);
+}

@@ -55,7 +55,7 @@ pub fn parse_start(s: &str, tz: &TimeZone) -> Result<Timestamp, RequestError> {
     }
     // Normalise the separators: the date, then hour, minute, optional second.
     let digits: Vec<&str> = t
-        .split(|c: char| matches!(c, '-' | ':' | '_' | ' ' | 'T'))
+        .split(['-', ':', '_', ' ', 'T'])
         .collect();
     let fields: Vec<i64> = match digits.as_slice() {
         // YYYYMMDD-HH (XC)
