@@ -158,7 +158,12 @@ section = f"""<!-- archive:start -->
 
 Each recorder is a viewer of its channel's hub over the loopback multiplexer hop (no second
 engine session); segments are written once (`.part`, fsync, rename), so disk bytes per byte
-recorded above 1.0 are the database and the file system's own writes.
+recorded above 1.0 are the database and the file system's own writes. Not yet optimised: per
+GiB this costs about ten times the CPU of fanning a channel out to viewers — the suspects, to
+measure one at a time, are the fsync of every segment, the copy of each read into the
+recorder's packet buffer, and the loopback hop a recorder takes like any viewer; the RSS is
+mostly the 20 hubs' shared rings (`mux.max_client_lag_bytes` each), held whether or not anyone
+watches.
 <!-- archive:end -->
 """
 text = open(out).read() if os.path.exists(out) else "# Benchmarks\n"

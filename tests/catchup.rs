@@ -592,3 +592,94 @@ async fn a_disk_that_refuses_writes_stops_recording_with_a_warning_and_live_goes
         .await;
     assert_eq!(status, 201, "{body}");
 }
+
+/// The live HLS of an archived (H.264) channel is its DVR window: the ring's
+/// segments, listed live (no ENDLIST), each keeping its media sequence number as
+/// the window grows, and each one playable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_hls_of_an_archived_channel_is_a_dvr_window_of_the_ring() {
+    let content = Content::new("catchup dvr").with_video(acestream_sim::Video::H264);
+    let s = setup(content.clone(), &[], guide(&content, Timestamp::now())).await;
+    let (d, id) = (&s.d, s.archived);
+    // Six segments of at least 2 s recorded.
+    let ok = eventually(WAIT, async || {
+        channel_status(&archive_status(d).await, id)["segments"]
+            .as_u64()
+            .is_some_and(|n| n >= 6)
+    })
+    .await;
+    assert!(ok, "{}", archive_status(d).await);
+    let master = http()
+        .get(d.url(&format!("/live/kodi/kodi-pass/{id}.m3u8")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(master.status(), 200);
+    let master = master.text().await.unwrap();
+    let media_url = master
+        .lines()
+        .find(|l| !l.starts_with('#') && !l.is_empty())
+        .expect("a media playlist URI")
+        .to_owned();
+    let first = http()
+        .get(&media_url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let uris = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    let seq = |text: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix("#EXT-X-MEDIA-SEQUENCE:"))
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let listed = uris(&first);
+    assert!(listed.len() >= 6, "the ring's segments: {first}");
+    assert!(
+        listed.iter().all(|u| u.contains("/a")),
+        "ring segment URIs: {first}"
+    );
+    assert!(
+        !first.contains("#EXT-X-ENDLIST") && !first.contains("PLAYLIST-TYPE"),
+        "{first}"
+    );
+    let seg = http().get(&listed[0]).send().await.unwrap();
+    assert_eq!(seg.status(), 200);
+    let seg = seg.bytes().await.unwrap();
+    assert_eq!((seg[0], seg.len() % 188), (0x47, 0), "whole TS packets");
+    // Later, the window has grown at the live edge and old numbers still hold.
+    let later = {
+        let mut text = String::new();
+        let grew = eventually(WAIT, async || {
+            text = http()
+                .get(&media_url)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            uris(&text).len() > listed.len()
+        })
+        .await;
+        assert!(grew, "{text}");
+        text
+    };
+    let shift = usize::try_from(seq(&later) - seq(&first)).unwrap();
+    let again = uris(&later);
+    let name = |u: &str| u.rsplit('/').next().unwrap().to_owned();
+    assert_eq!(
+        name(&again[0]),
+        name(&listed[shift]),
+        "the same number names the same segment"
+    );
+}

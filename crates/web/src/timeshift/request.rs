@@ -54,9 +54,7 @@ pub fn parse_start(s: &str, tz: &TimeZone) -> Result<Timestamp, RequestError> {
         return Timestamp::from_second(secs).map_err(|_| bad());
     }
     // Normalise the separators: the date, then hour, minute, optional second.
-    let digits: Vec<&str> = t
-        .split(['-', ':', '_', ' ', 'T'])
-        .collect();
+    let digits: Vec<&str> = t.split(['-', ':', '_', ' ', 'T']).collect();
     let fields: Vec<i64> = match digits.as_slice() {
         // YYYYMMDD-HH (XC)
         [ymd, h] if ymd.len() == 8 && h.len() <= 2 => {
