@@ -136,6 +136,16 @@ struct Setup {
 
 /// A daemon with two channels, `archived` marked for catch-up (1 day).
 async fn setup(archived: Content, extra_env: &[(&str, &str)], guide: String) -> Setup {
+    setup_with(archived, extra_env, guide, None).await
+}
+
+/// [`setup`] with the daemon started through `sh -c '<shell>; exec …'`.
+async fn setup_with(
+    archived: Content,
+    extra_env: &[(&str, &str)],
+    guide: String,
+    shell: Option<&str>,
+) -> Setup {
     let plain = Content::new("catchup plain");
     let sim = Simulator::start(SimConfig::with_catalogue(vec![
         archived.clone(),
@@ -160,7 +170,7 @@ async fn setup(archived: Content, extra_env: &[(&str, &str)], guide: String) -> 
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string())),
     );
-    let d = launch(dir.path(), &env, None);
+    let d = launch(dir.path(), &env, shell);
     d.add_source("scraper", &lists.url("/list.m3u")).await;
     d.add_source("epg", &guides.url("/guide.xml")).await;
     d.add_user("kodi", "kodi-pass", 3).await;
@@ -511,36 +521,14 @@ async fn a_disk_that_refuses_writes_stops_recording_with_a_warning_and_live_goes
     // so 16384 is 8 or 16 MiB): every segment write fails with EFBIG.
     let mut content = Content::new("catchup full");
     content.bitrate_bps = 16_000_000;
-    let plain = Content::new("catchup plain");
-    let sim = Simulator::start(SimConfig::with_catalogue(vec![
+    let s = setup_with(
         content.clone(),
-        plain.clone(),
-    ]))
-    .await
-    .unwrap();
-    let lists = FixtureServer::start().await;
-    lists.serve(200, playlist(&[&content, &plain]), None);
-    let dir = tempfile::tempdir().unwrap();
-    let env: Vec<(String, String)> = vec![
-        ("ACEXTREAM_ENGINE__URL".into(), sim.url()),
-        (
-            "ACEXTREAM_ARCHIVE__DIR".into(),
-            dir.path().join("archive").display().to_string(),
-        ),
-        ("ACEXTREAM_ARCHIVE__SEGMENT".into(), "12s".into()),
-    ];
-    let d = launch(dir.path(), &env, Some("ulimit -f 16384"));
-    d.add_source("scraper", &lists.url("/list.m3u")).await;
-    d.add_user("kodi", "kodi-pass", 3).await;
-    let id = channel_ids(&d).await[&content.name];
-    let (status, _) = d
-        .admin(
-            Method::PUT,
-            &format!("/api/channels/{id}/archive"),
-            json!({"days": 1}),
-        )
-        .await;
-    assert_eq!(status, 200);
+        &[("ACEXTREAM_ARCHIVE__SEGMENT", "12s")],
+        guide(&content, Timestamp::now()),
+        Some("ulimit -f 16384"),
+    )
+    .await;
+    let (d, id) = (&s.d, s.archived);
     let live = http()
         .get(d.url(&format!("/live/kodi/kodi-pass/{id}.ts")))
         .send()
@@ -550,10 +538,10 @@ async fn a_disk_that_refuses_writes_stops_recording_with_a_warning_and_live_goes
     let mut live = live.bytes_stream();
     // The first segment cannot be written: the recorder stops and says why.
     let stopped = eventually(WAIT, async || {
-        archive_status(&d).await["problem"].is_string()
+        archive_status(d).await["problem"].is_string()
     })
     .await;
-    let status = archive_status(&d).await;
+    let status = archive_status(d).await;
     assert!(stopped, "{status}");
     let st = channel_status(&status, id);
     assert_eq!(st["recording"], false, "{st}");
