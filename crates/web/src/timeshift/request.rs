@@ -57,7 +57,11 @@ pub fn parse_start(s: &str, tz: &TimeZone) -> Result<Timestamp, RequestError> {
     let digits: Vec<&str> = t.split(['-', ':', '_', ' ', 'T']).collect();
     let fields: Vec<i64> = match digits.as_slice() {
         // YYYYMMDD-HH (XC)
-        [ymd, h] if ymd.len() == 8 && h.len() <= 2 => {
+        // All ASCII digits before splitting by byte: `split_at` inside a multi-byte
+        // character would panic (found by the fuzzer).
+        // All ASCII digits before splitting by byte: `split_at` inside a multi-byte
+        // character would panic (found by the fuzzer).
+        [ymd, h] if ymd.len() == 8 && ymd.bytes().all(|b| b.is_ascii_digit()) && h.len() <= 2 => {
             let (y, md) = ymd.split_at(4);
             let (m, d) = md.split_at(2);
             [y, m, d, h, "0", "0"]
@@ -326,6 +330,7 @@ mod tests {
             "123",
             "2026-12-03:10-00-00-00",
             "2026-12-03:+1-00",
+            "2026a卻-1",
         ] {
             assert!(parse_start(bad, &TimeZone::UTC).is_err(), "{bad:?}");
         }
