@@ -20,7 +20,6 @@ use std::io::SeekFrom;
 use std::time::Duration;
 
 use acextream_core::archive::{Span, StoredSegment};
-use acextream_core::store::users::User;
 use actix_web::http::{Method, StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use bytes::Bytes;
@@ -36,7 +35,6 @@ use crate::timeshift::request::{
 use crate::timeshift::vod::{VodSegment, vod_playlist};
 use crate::xtream::base_url::BaseUrl;
 use crate::xtream::connections::guarded;
-use crate::xtream::creds::XtreamParams;
 
 /// Bytes read from a segment file at a time.
 const READ_CHUNK: usize = 64 * 1024;
@@ -107,23 +105,6 @@ async fn timeshift_php(
     play(&req, &state, parsed).await
 }
 
-async fn login(
-    req: &HttpRequest,
-    state: &AppState,
-    username: &str,
-    password: &str,
-) -> Result<User, ApiError> {
-    let ip = client_ip(req, state.settings.server.trust_forwarded_headers);
-    let params = XtreamParams(
-        vec![
-            ("username".into(), username.to_owned()),
-            ("password".into(), password.to_owned()),
-        ],
-        ip,
-    );
-    crate::xtream::authorize(state, &params).await
-}
-
 /// The span a request asks for, or why there is none.
 async fn span_of(state: &AppState, t: &TimeshiftRequest) -> Result<Span, ApiError> {
     let none = || ApiError::NotFound("the archive holds nothing for that time".into());
@@ -141,7 +122,7 @@ async fn play(
     state: &AppState,
     t: TimeshiftRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let user = login(req, state, &t.username, &t.password).await?;
+    let user = crate::xtream::authorize_path(state, req, &t.username, &t.password).await?;
     let span = span_of(state, &t).await?;
     if t.extension == Extension::M3u8 {
         return Ok(vod(req, state, &t, &span));
@@ -300,7 +281,7 @@ fn vod(req: &HttpRequest, state: &AppState, t: &TimeshiftRequest, span: &Span) -
 /// `GET /archive/U/P/ID/<start ms>.ts`: one recorded segment.
 async fn segment(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let parts = tail(&req, &["user", "password", "stream", "segment"]);
-    login(&req, &state, &parts[0], &parts[1]).await?;
+    crate::xtream::authorize_path(&state, &req, &parts[0], &parts[1]).await?;
     let bad = || ApiError::BadRequest("a segment is /archive/U/P/<stream id>/<start ms>.ts".into());
     let id: i64 = parts[2].parse().map_err(|_| bad())?;
     let ms: i64 = parts[3]

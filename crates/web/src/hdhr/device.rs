@@ -11,10 +11,8 @@ use blake2::digest::consts::U32;
 use serde_json::json;
 
 use crate::error::ApiError;
-use crate::net::client_ip;
 use crate::state::AppState;
 use crate::xtream::base_url::BaseUrl;
-use crate::xtream::creds::XtreamParams;
 
 /// `Manufacturer`, as on a real device: some clients look for it.
 pub const MANUFACTURER: &str = "Silicondust";
@@ -188,18 +186,9 @@ impl Tuner {
             (Some(user), Some(password)) => {
                 // Only a token-shaped password (32 hex digits) costs a read here;
                 // one that is not the token then logs in like any password.
-                let by_token = by_token(state, user, password).await?;
-                let ip = client_ip(req, state.settings.server.trust_forwarded_headers);
-                let params = XtreamParams(
-                    vec![
-                        ("username".into(), user.to_owned()),
-                        ("password".into(), password.to_owned()),
-                    ],
-                    ip,
-                );
-                let user = match by_token {
+                let user = match by_token(state, user, password).await? {
                     Some(user) => user,
-                    None => crate::xtream::authorize(state, &params).await?,
+                    None => crate::xtream::authorize_path(state, req, user, password).await?,
                 };
                 // The prefix exactly as the client wrote it (percent-encoding kept).
                 let raw = req.uri().path();

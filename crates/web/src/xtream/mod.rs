@@ -62,6 +62,25 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     );
 }
 
+/// [`authorize`] for credentials taken from a URL path (`/live/U/P/…`,
+/// `/timeshift/U/P/…`, `/hdhr/U/P/…`), from the request's client address.
+pub async fn authorize_path(
+    state: &AppState,
+    req: &actix_web::HttpRequest,
+    username: &str,
+    password: &str,
+) -> Result<User, ApiError> {
+    let ip = crate::net::client_ip(req, state.settings.server.trust_forwarded_headers);
+    let params = XtreamParams(
+        vec![
+            ("username".into(), username.to_owned()),
+            ("password".into(), password.to_owned()),
+        ],
+        ip,
+    );
+    authorize(state, &params).await
+}
+
 /// The active account behind `params`, or 401 with the reason (for playlists,
 /// guides and streams; `player_api.php` answers `auth: 0` instead).
 pub async fn authorize(state: &AppState, params: &XtreamParams) -> Result<User, ApiError> {

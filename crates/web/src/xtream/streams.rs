@@ -11,7 +11,6 @@ use acextream_core::store::channels;
 use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::creds::XtreamParams;
 use acextream_core::accounts::RESERVED_SEGMENTS;
 
 use crate::error::ApiError;
@@ -62,12 +61,7 @@ async fn serve(
         Some((id, ext)) => (id, ext),
         None => (stream, "ts"),
     };
-    let ip = client_ip(req, state.settings.server.trust_forwarded_headers);
-    let params = XtreamParams(
-        vec![("username".into(), user), ("password".into(), password)],
-        ip,
-    );
-    let user = super::authorize(state, &params).await?;
+    let user = super::authorize_path(state, req, &user, &password).await?;
     if !matches!(ext, "ts" | "m3u8") {
         return Err(ApiError::NotFound(format!("unknown stream format .{ext}")));
     }
