@@ -52,7 +52,8 @@ pub struct Args {
     /// Process whose CPU time and RSS are measured (the daemon under test).
     #[arg(long)]
     pub pid: Option<u32>,
-    /// Base URL of acestream-sim, for engine-session counts from `/sim/state`.
+    /// Base URL of acestream-sim, for engine-session counts from `/sim/state`;
+    /// comma-separated for a pool of simulators (their counts are added up).
     #[arg(long)]
     pub sim: Option<String>,
     /// Fraction of clients (0..1) that read the response head, then never read

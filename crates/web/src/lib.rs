@@ -23,6 +23,7 @@ pub mod play;
 pub mod proxy;
 pub mod session;
 pub mod state;
+pub mod stream_hop;
 pub mod timeshift;
 pub mod xtream;
 
@@ -76,6 +77,11 @@ pub fn server(state: AppState, listener: TcpListener) -> std::io::Result<Server>
     // the engine answered: without this a FIN only marks the read side closed and
     // the waiting handler (and the viewer it holds in the multiplexer) lives on.
     .h1_allow_half_closed(false)
+    // A stream's pieces are at most stream_hop::PIECE so a viewer's write buffer
+    // stays at the 8 KiB actix starts with (actix's default limit, 32 KiB, with
+    // whole chunks, made every viewer hold 32 KiB+ for as long as it watched).
+    // Bodies known in full are written whole whatever this says.
+    .h1_write_buffer_size(stream_hop::WRITE_BUFFER)
     // Live streams never finish on their own: a drain must be bounded.
     .shutdown_timeout(settings.server.shutdown_timeout.as_secs().max(1));
     if settings.server.workers > 0 {

@@ -14,7 +14,7 @@ use acextream_core::sources::StreamRef;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use bytes::Bytes;
-use http_body_util::{BodyDataStream, BodyExt, Empty};
+use http_body_util::Empty;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -70,14 +70,14 @@ async fn manifest(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
     crate::hls::master(&state, &req, user.as_ref(), target).await
 }
 
-/// The client of the stream hop (hyper, not reqwest, for its buffer controls).
+/// The pooled client for short requests to the multiplexer (HLS playlists and
+/// segments); streams take [`crate::stream_hop`] (hyper, not reqwest, for its
+/// buffer controls).
 pub type StreamClient = Client<HttpConnector, Empty<Bytes>>;
 
-/// Builds the stream client. Every viewer holds one connection to the mux for as
-/// long as it watches, so per-connection memory is what matters: the read buffer
-/// is a fixed 16 KiB instead of hyper's adaptive one, which grows towards 400 KiB
-/// on a fast stream. No total timeout: streams are endless; the mux (in this same
-/// process) decides when a stream is over.
+/// Builds the pooled client. The read buffer is a fixed 16 KiB instead of hyper's
+/// adaptive one, which grows towards 400 KiB on a fast body. No total timeout: the
+/// mux (in this same process) decides when an answer is over.
 pub fn stream_client() -> StreamClient {
     let mut connector = HttpConnector::new();
     connector.set_nodelay(true);
@@ -196,22 +196,22 @@ pub async fn forward_stream(
         .map_err(|e| ApiError::Internal(e.into()))?;
     url.query_pairs_mut().extend_pairs(params);
     let head = req.method() == actix_web::http::Method::HEAD;
-    let mut upstream = mux_request(state, req, url.as_str(), user)?;
-    if head {
-        *upstream.method_mut() = http::Method::HEAD;
-    }
-    let resp = state.stream_client.request(upstream).await.map_err(|e| {
-        tracing::warn!(error = %e, "multiplexer unreachable");
-        ApiError::BadGateway("stream service unavailable".into())
-    })?;
-    let status = StatusCode::from_u16(resp.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+    let identity = viewer_identity(state, req, user);
+    let path = match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_owned(),
+    };
+    let method = if head { "HEAD" } else { "GET" };
+    let resp = crate::stream_hop::request(&state.mux_url, method, &path, &identity.headers())
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, "multiplexer unreachable");
+            ApiError::BadGateway("stream service unavailable".into())
+        })?;
+    let status = StatusCode::from_u16(resp.status).unwrap_or(StatusCode::BAD_GATEWAY);
     if !status.is_success() {
         // A one-line reason: bounded, so a broken mux cannot make us buffer much.
-        let body = http_body_util::Limited::new(resp.into_body(), 4096)
-            .collect()
-            .await
-            .map(|b| b.to_bytes())
-            .unwrap_or_default();
+        let body = resp.body.collect_limited(4096).await;
         return Ok(HttpResponse::build(status)
             .content_type("text/plain; charset=utf-8")
             .body(body));
@@ -223,32 +223,59 @@ pub async fn forward_stream(
     if head {
         return Ok(out.finish());
     }
-    let body = BodyDataStream::new(resp.into_body());
     Ok(match guard {
-        Some(guard) => out.streaming(guarded(body, guard)),
-        None => out.streaming(body),
+        Some(guard) => out.streaming(guarded(resp.body, guard)),
+        None => out.streaming(resp.body),
     })
 }
 
-/// A GET to the multiplexer carrying the viewer's identity (user, address, agent).
-pub fn mux_request(
-    state: &AppState,
-    req: &HttpRequest,
-    url: &str,
-    user: &str,
-) -> Result<http::Request<Empty<Bytes>>, ApiError> {
+/// Who a request to the multiplexer is for: shown on the dashboard and in its log.
+pub struct ViewerIdentity {
+    pub user: String,
+    pub ip: String,
+    pub user_agent: String,
+}
+
+impl ViewerIdentity {
+    /// The headers that carry it.
+    pub fn headers(&self) -> [(&str, &str); 3] {
+        [
+            ("x-acextream-user", &self.user),
+            ("x-forwarded-for", &self.ip),
+            ("user-agent", &self.user_agent),
+        ]
+    }
+}
+
+/// The viewer behind `req`, with every value made safe to send as a header.
+pub fn viewer_identity(state: &AppState, req: &HttpRequest, user: &str) -> ViewerIdentity {
     let user_agent = req
         .headers()
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let ip = client_ip(req, state.settings.server.trust_forwarded_headers);
-    http::Request::builder()
-        .method(http::Method::GET)
-        .uri(url)
-        .header("x-acextream-user", sanitize_header(user))
-        .header("x-forwarded-for", sanitize_header(&ip))
-        .header(http::header::USER_AGENT, sanitize_header(user_agent))
+    ViewerIdentity {
+        user: sanitize_header(user),
+        ip: sanitize_header(&ip),
+        user_agent: sanitize_header(user_agent),
+    }
+}
+
+/// A GET to the multiplexer carrying the viewer's identity (user, address, agent),
+/// for the pooled client (HLS requests, which are short and many).
+pub fn mux_request(
+    state: &AppState,
+    req: &HttpRequest,
+    url: &str,
+    user: &str,
+) -> Result<http::Request<Empty<Bytes>>, ApiError> {
+    let identity = viewer_identity(state, req, user);
+    let mut builder = http::Request::builder().method(http::Method::GET).uri(url);
+    for (name, value) in identity.headers() {
+        builder = builder.header(name, value);
+    }
+    builder
         .body(Empty::<Bytes>::new())
         .map_err(|e| ApiError::Internal(e.into()))
 }

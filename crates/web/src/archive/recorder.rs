@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use acextream_core::archive::{Archive, ArchiveError, SegmentMeta};
-use http_body_util::BodyExt;
+use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
 
 use super::Recording;
@@ -111,38 +111,34 @@ async fn record_once(
         .join("/ace/getstream")
         .map_err(|e| Failure::Stream(e.to_string()))?;
     url.query_pairs_mut().extend_pairs(&query);
-    let request = http::Request::builder()
-        .uri(url.as_str())
-        .header("x-acextream-user", RECORDER_USER)
-        .header("x-forwarded-for", "127.0.0.1")
-        .header(http::header::USER_AGENT, "acextream-recorder")
-        .body(http_body_util::Empty::<bytes::Bytes>::new())
-        .map_err(|e| Failure::Stream(e.to_string()))?;
+    let path = format!("{}?{}", url.path(), url.query().unwrap_or(""));
+    let headers = [
+        ("x-acextream-user", RECORDER_USER),
+        ("x-forwarded-for", "127.0.0.1"),
+        ("user-agent", "acextream-recorder"),
+    ];
     let response = tokio::select! {
         _ = stop.cancelled() => return Ok(()),
-        r = state.stream_client.request(request) => r,
+        r = crate::stream_hop::request(&state.mux_url, "GET", &path, &headers) => r,
     }
     .map_err(|e| Failure::Stream(format!("multiplexer unreachable: {e}")))?;
-    if !response.status().is_success() {
+    if !(200..300).contains(&response.status) {
         return Err(Failure::Stream(format!(
             "the channel did not start ({})",
-            response.status()
+            response.status
         )));
     }
     recording.update(channel, |s| s.recording = true);
     tracing::info!(channel, "recording");
     let mut cutter = Cutter::new(segment);
-    let mut body = response.into_body();
+    let mut body = response.body.whole_reads();
     let ended = loop {
-        let frame = tokio::select! {
+        let read = tokio::select! {
             _ = stop.cancelled() => break "stopped".to_owned(),
-            f = body.frame() => f,
+            r = body.next() => r,
         };
-        match frame {
-            Some(Ok(frame)) => {
-                let Ok(data) = frame.into_data() else {
-                    continue;
-                };
+        match read {
+            Some(Ok(data)) => {
                 for cut in cutter.push(&data, jiff::Timestamp::now()) {
                     write(recording, archive, channel, cut).await?;
                 }

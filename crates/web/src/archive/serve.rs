@@ -168,7 +168,9 @@ async fn play(
         .map_err(|e| ApiError::Forbidden(e.to_string()))?;
     let pace = state.settings.archive.pace.then(|| bytes_per_second(&span));
     let body = read_span(span.segments, start, body_len, pace);
-    Ok(out.no_chunking(body_len).streaming(guarded(body, guard)))
+    Ok(out
+        .no_chunking(body_len)
+        .streaming(guarded(crate::stream_hop::in_pieces(Box::pin(body)), guard)))
 }
 
 /// The span's average rate, for `archive.pace`.
@@ -320,5 +322,10 @@ pub async fn ring_segment(
     }
     Ok(out
         .no_chunking(len)
-        .streaming(read_span(vec![found], 0, len, None)))
+        .streaming(crate::stream_hop::in_pieces(Box::pin(read_span(
+            vec![found],
+            0,
+            len,
+            None,
+        )))))
 }

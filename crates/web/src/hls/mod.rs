@@ -343,7 +343,11 @@ async fn segment(
     if let Some(len) = len {
         out.no_chunking(len);
     }
-    Ok(out.streaming(BodyDataStream::new(resp.into_body())))
+    Ok(
+        out.streaming(crate::stream_hop::in_pieces(BodyDataStream::new(
+            resp.into_body(),
+        ))),
+    )
 }
 
 #[cfg(test)]
