@@ -107,7 +107,13 @@ impl Harness {
                 "every packet handed out starts with the sync byte"
             );
             self.stream.extend_from_slice(&chunk);
-            self.ring.push(chunk);
+            let oldest = self
+                .viewers
+                .iter()
+                .flatten()
+                .map(|c| self.ring.position(*c))
+                .min();
+            self.ring.push(chunk, oldest);
         }
         let out = self.stream.len() as u64 + self.packetizer.discarded;
         // Whatever is neither out nor discarded waits for the rest of its packet.

@@ -170,6 +170,18 @@ pub(crate) struct HubState {
     next_viewer: u64,
 }
 
+impl HubState {
+    /// The stream offset of the viewer furthest behind, so the ring keeps what it
+    /// has yet to read; `None` without viewers. Positions are stored under this
+    /// same lock after every read, so none is older than what it holds.
+    fn oldest_reader(&self) -> Option<u64> {
+        self.viewers
+            .values()
+            .map(|v| v.position.load(Ordering::Relaxed))
+            .min()
+    }
+}
+
 /// One channel.
 pub struct Hub {
     /// The channel.
@@ -272,7 +284,8 @@ impl Hub {
     pub(crate) fn push(&self, chunk: Bytes) {
         {
             let mut st = self.lock();
-            st.ring.push(chunk);
+            let oldest = st.oldest_reader();
+            st.ring.push(chunk, oldest);
             st.last_data = Some(Instant::now());
             if st.phase != Phase::Running {
                 st.phase = Phase::Running;
@@ -284,7 +297,11 @@ impl Hub {
     /// Shares filler (null packets) while the channel has no source: the phase and
     /// the media clock stay as they are.
     pub(crate) fn push_filler(&self, chunk: Bytes) {
-        self.lock().ring.push(chunk);
+        {
+            let mut st = self.lock();
+            let oldest = st.oldest_reader();
+            st.ring.push(chunk, oldest);
+        }
         self.wake();
     }
 

@@ -5,6 +5,12 @@
 //! Each viewer is only a [`Cursor`] into this window. A viewer that falls more
 //! than `max_lag` bytes behind the live edge is moved forward to the most recent
 //! PAT: it skips, nobody else waits for it.
+//!
+//! The window holds what someone may still read, no more: from the oldest
+//! viewer's position or where a new viewer would start (the PAT before a
+//! keyframe), whichever is older, and never more than the lag limit or the
+//! instant-start budget allow. With every viewer at the live edge that is a
+//! chunk or two, not `max_lag` bytes: 200 channels do not hold 200 × 4 MiB.
 
 use std::collections::VecDeque;
 
@@ -84,8 +90,10 @@ impl Ring {
         }
     }
 
-    /// Appends a packet-aligned chunk and evicts what no viewer may still need.
-    pub fn push(&mut self, data: Bytes) {
+    /// Appends a packet-aligned chunk and evicts what no viewer may still need,
+    /// `oldest_reader` being the stream offset of the viewer furthest behind
+    /// (`None`: no viewer).
+    pub fn push(&mut self, data: Bytes, oldest_reader: Option<u64>) {
         debug_assert_eq!(data.len() % PACKET, 0);
         let seq = self.next_seq;
         for (i, packet) in data.chunks_exact(PACKET).enumerate() {
@@ -115,6 +123,24 @@ impl Ring {
             self.chunks.pop_front();
             self.first_seq += 1;
         }
+        // Then what nobody can read any more: chunks wholly before both the oldest
+        // viewer and the place a new viewer would start. The newest chunk stays.
+        let start = self.position(self.start_cursor());
+        let keep_from = oldest_reader.map_or(start, |at| at.min(start));
+        while self.chunks.len() > 1 {
+            let front = &self.chunks[0];
+            if front.start + front.data.len() as u64 > keep_from {
+                break;
+            }
+            self.held -= front.data.len();
+            self.chunks.pop_front();
+            self.first_seq += 1;
+        }
+    }
+
+    /// Bytes the window holds now.
+    pub fn held(&self) -> usize {
+        self.held
     }
 
     /// Total bytes received (stream offset of the live edge).
@@ -223,8 +249,8 @@ mod tests {
     #[test]
     fn a_new_viewer_starts_at_the_pat_before_the_last_keyframe() {
         let mut r = Ring::new(1 << 20, 1 << 20);
-        r.push(chunk(&[DATA, PAT, DATA, KEY, DATA]));
-        r.push(chunk(&[DATA, PAT, DATA]));
+        r.push(chunk(&[DATA, PAT, DATA, KEY, DATA]), None);
+        r.push(chunk(&[DATA, PAT, DATA]), None);
         let c = r.start_cursor();
         assert_eq!(
             c,
@@ -244,10 +270,10 @@ mod tests {
     #[test]
     fn without_entry_points_a_new_viewer_starts_at_the_live_edge() {
         let mut r = Ring::new(1 << 20, 1 << 20);
-        r.push(chunk(&[DATA, DATA]));
+        r.push(chunk(&[DATA, DATA]), None);
         let mut c = r.start_cursor();
         assert_eq!(r.read(&mut c), Read::Wait);
-        r.push(chunk(&[DATA]));
+        r.push(chunk(&[DATA]), None);
         assert!(matches!(r.read(&mut c), Read::Data(d) if d.len() == PACKET));
     }
 
@@ -255,12 +281,12 @@ mod tests {
     fn a_lagging_viewer_jumps_to_the_last_pat_and_others_are_unaffected() {
         let lag = 4 * PACKET as u64;
         let mut r = Ring::new(lag, lag);
-        r.push(chunk(&[PAT, DATA]));
+        r.push(chunk(&[PAT, DATA]), None);
         let mut slow = r.start_cursor();
         let mut fast = r.start_cursor();
         assert!(matches!(r.read(&mut fast), Read::Data(_)));
         for _ in 0..3 {
-            r.push(chunk(&[DATA, PAT, DATA]));
+            r.push(chunk(&[DATA, PAT, DATA]), None);
             assert!(matches!(r.read(&mut fast), Read::Data(_)));
         }
         assert!(matches!(r.read(&mut slow), Read::Lagged { skipped } if skipped > 0));
@@ -276,10 +302,10 @@ mod tests {
         // PATs sparser than the lag limit, and a window (instant start) larger than it.
         let lag = 2 * PACKET as u64;
         let mut r = Ring::new(lag, 8 * PACKET as u64);
-        r.push(chunk(&[PAT]));
+        r.push(chunk(&[PAT]), None);
         let mut slow = Cursor { seq: 0, offset: 0 };
         for _ in 0..5 {
-            r.push(chunk(&[DATA]));
+            r.push(chunk(&[DATA]), None);
         }
         assert!(matches!(r.read(&mut slow), Read::Lagged { .. }));
         assert_eq!(
@@ -292,10 +318,38 @@ mod tests {
     }
 
     #[test]
+    fn the_window_holds_only_what_a_viewer_may_still_read() {
+        let mut r = Ring::new(100 * PACKET as u64, 100 * PACKET as u64);
+        // Viewers at the live edge, no entry point: one chunk, not the capacity.
+        for _ in 0..50 {
+            r.push(chunk(&[DATA, DATA]), Some(r.head()));
+        }
+        assert_eq!(r.held(), 2 * PACKET);
+        // A slow viewer keeps what it has not read yet, and reads it whole.
+        let mut slow = r.live_edge();
+        let at = r.head();
+        for _ in 0..10 {
+            r.push(chunk(&[DATA, DATA]), Some(at));
+        }
+        assert_eq!(r.held(), 20 * PACKET);
+        let mut read = 0;
+        while let Read::Data(d) = r.read(&mut slow) {
+            read += d.len();
+        }
+        assert_eq!(read, 20 * PACKET);
+        // A new viewer's entry point (a PAT) is kept even with nobody watching.
+        r.push(chunk(&[PAT, DATA]), None);
+        r.push(chunk(&[DATA]), None);
+        let start = r.start_cursor();
+        assert_ne!(start, r.live_edge());
+        assert_eq!(r.held(), 3 * PACKET);
+    }
+
+    #[test]
     fn memory_is_bounded_by_the_capacity() {
         let mut r = Ring::new(10 * PACKET as u64, 0);
         for _ in 0..1000 {
-            r.push(chunk(&[DATA, DATA, DATA]));
+            r.push(chunk(&[DATA, DATA, DATA]), None);
         }
         assert!(r.held <= 10 * PACKET + 3 * PACKET);
         assert_eq!(r.head(), 3000 * PACKET as u64);
