@@ -18,7 +18,8 @@
 #       only these runs for both (default: every MPEG-TS run another proxy can
 #       take; failover, pool and hls200 need acextream's own channels and HLS)
 #
-# Every other BENCH_* variable of bench.sh applies to both matrices.
+# Every other BENCH_* variable of bench.sh applies to both matrices (BENCH_RESULTS_OUT
+# keeps acextream's results; COMPARE_RESULTS_OUT the other proxy's).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -46,8 +47,10 @@ fi
 
 echo "compare.sh: the matrix against $NAME" >&2
 BENCH_RUNS=$RUNS BENCH_PROXY_CMD=$CMD BENCH_PROXY_PATH=${COMPARE_PATH:-"/ace/getstream?id={id}"} \
-BENCH_RESULTS_OUT=$WORK/other.jsonl BENCH_OUT=$WORK/other.md \
+BENCH_RESULTS_OUT=${COMPARE_RESULTS_OUT:-$WORK/other.jsonl} BENCH_OUT=$WORK/other.md \
     scripts/bench.sh
+[ -n "${COMPARE_RESULTS_OUT:-}" ] && cp "$COMPARE_RESULTS_OUT" "$WORK/other.jsonl"
 echo "compare.sh: the matrix against acextream" >&2
 BENCH_COMPARE="$NAME=$WORK/other.jsonl" BENCH_COMPARE_ABOUT=$ABOUT BENCH_NO_BUILD=1 \
+BENCH_RESULTS_OUT=${BENCH_RESULTS_OUT:-} \
     scripts/bench.sh
