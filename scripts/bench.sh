@@ -11,7 +11,8 @@
 #                                            /tmp/r.jsonl writes the report from them again
 #   BENCH_PIN=0 scripts/bench.sh             do not pin (see below)
 #   BENCH_BEFORE=/tmp/old.md scripts/bench.sh  the "before" column's figures (default:
-#                                            the BENCHMARKS.md being replaced)
+#                                            the BENCHMARKS.md being replaced;
+#                                            BENCH_BEFORE_ABOUT says what they are)
 #   (binaries go to $CARGO_TARGET_DIR/release, default target/release)
 #   scripts/compare.sh runs this matrix against another proxy too and adds its column
 #   (BENCH_COMPARE=name=results.jsonl; BENCH_PROXY_CMD runs another proxy instead of
@@ -612,7 +613,8 @@ A(f"| reproduce | `{meta['repro']}` |")
 A(f"| per run | {meta['duration']} s; a fresh daemon with `ACEXTREAM_MUX__IDLE_GRACE={meta['grace']}s` (default 10 s, shortened to keep the matrix short); engine stops counted {meta['settle']} s after the clients left |")
 A(f"| pinning | {meta['pinning']} |")
 if before_info:
-    A(f"| before | the figures of commit `{before_info.get('commit', '?')}` ({before_info.get('date', '?')}), from the BENCHMARKS.md this one replaced |")
+    about = os.environ.get("BENCH_BEFORE_ABOUT") or "the earlier run in `BENCH_BEFORE` (by default the BENCHMARKS.md this one replaced)"
+    A(f"| before | {about}: commit `{before_info.get('commit', '?')}`, {before_info.get('date', '?')} |")
 if compare_name:
     A(f"| {compare_name} | {os.environ.get('BENCH_COMPARE_ABOUT', 'another proxy')}, measured in the same way in the same session, on the same simulator and pinning |")
 A(f"| engine | acestream-sim, 50 channels at 4000 kbit/s, start-up delay {meta['startup']} ms, 32 KiB chunks (one every ~65 ms at 4 Mbit/s) |")
