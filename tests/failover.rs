@@ -270,10 +270,14 @@ async fn a_pool_spreads_channels_and_a_killed_engine_moves_them_with_their_viewe
     assert_eq!(health["engine"]["engines"][0]["state"], "down", "{health}");
     assert_eq!(health["engine"]["engines"][1]["sessions"], 4, "{health}");
     let metrics = Api(&app).get_text("/metrics").await;
-    assert!(
-        metrics.contains("acextream_link_switches_total{reason=\"engine_down\"} 2"),
-        "{metrics}"
-    );
+    // Both of A's channels moved for engine_down; on a loaded machine one may move
+    // twice (its first re-open raced the shutdown), so at least two.
+    let moved: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("acextream_link_switches_total{reason=\"engine_down\"} "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    assert!(moved >= 2, "{metrics}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
