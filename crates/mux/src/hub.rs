@@ -180,6 +180,12 @@ impl HubState {
             .map(|v| v.position.load(Ordering::Relaxed))
             .min()
     }
+
+    /// Appends a chunk to the ring, keeping what the slowest viewer has yet to read.
+    fn push_chunk(&mut self, chunk: Bytes) {
+        let oldest = self.oldest_reader();
+        self.ring.push(chunk, oldest);
+    }
 }
 
 /// One channel.
@@ -284,8 +290,7 @@ impl Hub {
     pub(crate) fn push(&self, chunk: Bytes) {
         {
             let mut st = self.lock();
-            let oldest = st.oldest_reader();
-            st.ring.push(chunk, oldest);
+            st.push_chunk(chunk);
             st.last_data = Some(Instant::now());
             if st.phase != Phase::Running {
                 st.phase = Phase::Running;
@@ -297,11 +302,7 @@ impl Hub {
     /// Shares filler (null packets) while the channel has no source: the phase and
     /// the media clock stay as they are.
     pub(crate) fn push_filler(&self, chunk: Bytes) {
-        {
-            let mut st = self.lock();
-            let oldest = st.oldest_reader();
-            st.ring.push(chunk, oldest);
-        }
+        self.lock().push_chunk(chunk);
         self.wake();
     }
 

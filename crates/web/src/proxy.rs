@@ -197,12 +197,8 @@ pub async fn forward_stream(
     url.query_pairs_mut().extend_pairs(params);
     let head = req.method() == actix_web::http::Method::HEAD;
     let identity = viewer_identity(state, req, user);
-    let path = match url.query() {
-        Some(q) => format!("{}?{q}", url.path()),
-        None => url.path().to_owned(),
-    };
     let method = if head { "HEAD" } else { "GET" };
-    let resp = crate::stream_hop::request(&state.mux_url, method, &path, &identity.headers())
+    let resp = crate::stream_hop::request(&url, method, &identity.headers())
         .await
         .map_err(|e| {
             tracing::warn!(error = %e, "multiplexer unreachable");
@@ -223,9 +219,10 @@ pub async fn forward_stream(
     if head {
         return Ok(out.finish());
     }
+    let body = crate::stream_hop::in_pieces(resp.body);
     Ok(match guard {
-        Some(guard) => out.streaming(guarded(resp.body, guard)),
-        None => out.streaming(resp.body),
+        Some(guard) => out.streaming(guarded(body, guard)),
+        None => out.streaming(body),
     })
 }
 

@@ -52,25 +52,28 @@ pub struct Response {
     pub body: Body,
 }
 
-/// A response body: the bytes after the head, then the socket's until it closes.
+/// A response body: the bytes after the head, then each read of the socket until it
+/// closes, whole. A player's connection takes it through [`in_pieces`].
 pub struct Body {
     stream: Option<TcpStream>,
-    pending: Bytes,
-    piece: usize,
+    first: Bytes,
 }
 
-/// Sends `method path_and_query` with `headers` to the multiplexer at `mux` (its
-/// base URL) and reads the response head. Header values must already be safe to
-/// send (no control characters); names are fixed by the callers.
+/// Sends `method url` (the multiplexer's address, path and query) with `headers`
+/// and reads the response head. Header values must already be safe to send (no
+/// control characters); names are fixed by the callers.
 pub async fn request(
-    mux: &url::Url,
+    url: &url::Url,
     method: &str,
-    path_and_query: &str,
     headers: &[(&str, &str)],
 ) -> io::Result<Response> {
-    let host = mux.host_str().unwrap_or("127.0.0.1");
-    let port = mux.port_or_known_default().unwrap_or(80);
+    let host = url.host_str().unwrap_or("127.0.0.1");
+    let port = url.port_or_known_default().unwrap_or(80);
     let addr = format!("{host}:{port}");
+    let path_and_query = match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_owned(),
+    };
     let mut stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(&addr))
         .await
         .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "connect timed out"))??;
@@ -109,8 +112,7 @@ pub async fn request(
                     status,
                     body: Body {
                         stream: Some(stream),
-                        pending: buf.freeze(),
-                        piece: PIECE,
+                        first: buf.freeze(),
                     },
                 });
             }
@@ -134,13 +136,6 @@ pub async fn request(
 }
 
 impl Body {
-    /// Hands out whole reads instead of [`PIECE`]-sized pieces (for readers that
-    /// are not a player's actix connection, such as the recorder).
-    pub fn whole_reads(mut self) -> Self {
-        self.piece = usize::MAX;
-        self
-    }
-
     /// At most `limit` bytes of the body (an error's one-line reason).
     pub async fn collect_limited(mut self, limit: usize) -> Bytes {
         let mut out = BytesMut::new();
@@ -154,14 +149,6 @@ impl Body {
         }
         out.freeze()
     }
-
-    fn take_piece(&mut self) -> Bytes {
-        if self.pending.len() <= self.piece {
-            std::mem::take(&mut self.pending)
-        } else {
-            self.pending.split_to(self.piece)
-        }
-    }
 }
 
 impl Stream for Body {
@@ -169,8 +156,8 @@ impl Stream for Body {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
-        if !this.pending.is_empty() {
-            return Poll::Ready(Some(Ok(this.take_piece())));
+        if !this.first.is_empty() {
+            return Poll::Ready(Some(Ok(std::mem::take(&mut this.first))));
         }
         let Some(stream) = &this.stream else {
             return Poll::Ready(None);
@@ -187,10 +174,7 @@ impl Stream for Body {
                     this.stream = None;
                     return Poll::Ready(None);
                 }
-                Ok(_) => {
-                    this.pending = buf.freeze();
-                    return Poll::Ready(Some(Ok(this.take_piece())));
-                }
+                Ok(_) => return Poll::Ready(Some(Ok(buf.freeze()))),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
                 Err(e) => {
                     this.stream = None;
@@ -201,9 +185,9 @@ impl Stream for Body {
     }
 }
 
-/// Any body a player's connection holds for long (an HLS segment, a catch-up
-/// stream) split into pieces of at most [`PIECE`] bytes, without copying, so its
-/// connection's write buffer stays at 8 KiB as a live stream's does.
+/// Any body a player's connection holds for long (a live stream's [`Body`], an
+/// HLS segment, a catch-up stream) split into pieces of at most [`PIECE`] bytes,
+/// without copying, so the connection's write buffer stays at 8 KiB.
 pub fn in_pieces<S, E>(stream: S) -> Pieces<S>
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
@@ -248,8 +232,8 @@ mod tests {
     use std::net::SocketAddr;
     use tokio::net::TcpListener;
 
-    fn url(addr: SocketAddr) -> url::Url {
-        url::Url::parse(&format!("http://{addr}")).unwrap()
+    fn url(addr: SocketAddr, path: &str) -> url::Url {
+        url::Url::parse(&format!("http://{addr}{path}")).unwrap()
     }
 
     /// A one-shot server answering `answer` to the first request, then closing.
@@ -274,16 +258,15 @@ mod tests {
         let answer: &'static [u8] = answer.leak();
         let (addr, task) = server(answer).await;
         let resp = request(
-            &url(addr),
+            &url(addr, "/ace/getstream?id=x"),
             "GET",
-            "/ace/getstream?id=x",
             &[("x-acextream-user", "bob")],
         )
         .await
         .unwrap();
         assert_eq!(resp.status, 200);
         let mut total = 0;
-        let mut body = resp.body;
+        let mut body = in_pieces(resp.body);
         while let Some(piece) = body.next().await {
             let piece = piece.unwrap();
             assert!(piece.len() <= PIECE, "a piece of {} bytes", piece.len());
@@ -316,7 +299,7 @@ mod tests {
     async fn an_error_status_and_its_reason() {
         let (addr, _task) =
             server(b"HTTP/1.0 502 Bad Gateway\r\ncontent-length: 11\r\n\r\nengine down").await;
-        let resp = request(&url(addr), "GET", "/ace/getstream", &[])
+        let resp = request(&url(addr, "/ace/getstream"), "GET", &[])
             .await
             .unwrap();
         assert_eq!(resp.status, 502);
@@ -326,17 +309,17 @@ mod tests {
     #[tokio::test]
     async fn a_malformed_or_missing_head_is_an_error_not_a_panic() {
         let (addr, _task) = server(b"garbage\r\n\r\n").await;
-        let err = request(&url(addr), "GET", "/", &[]).await.err().unwrap();
+        let err = request(&url(addr, "/"), "GET", &[]).await.err().unwrap();
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
         let (addr, _task) = server(b"").await;
-        let err = request(&url(addr), "GET", "/", &[]).await.err().unwrap();
+        let err = request(&url(addr, "/"), "GET", &[]).await.err().unwrap();
         assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
     }
 
     #[tokio::test]
     async fn a_header_with_a_line_break_is_refused_before_sending() {
         let (addr, _task) = server(b"HTTP/1.0 200 OK\r\n\r\n").await;
-        let err = request(&url(addr), "GET", "/", &[("user-agent", "a\r\nx: y")])
+        let err = request(&url(addr, "/"), "GET", &[("user-agent", "a\r\nx: y")])
             .await
             .err()
             .unwrap();

@@ -111,7 +111,6 @@ async fn record_once(
         .join("/ace/getstream")
         .map_err(|e| Failure::Stream(e.to_string()))?;
     url.query_pairs_mut().extend_pairs(&query);
-    let path = format!("{}?{}", url.path(), url.query().unwrap_or(""));
     let headers = [
         ("x-acextream-user", RECORDER_USER),
         ("x-forwarded-for", "127.0.0.1"),
@@ -119,7 +118,7 @@ async fn record_once(
     ];
     let response = tokio::select! {
         _ = stop.cancelled() => return Ok(()),
-        r = crate::stream_hop::request(&state.mux_url, "GET", &path, &headers) => r,
+        r = crate::stream_hop::request(&url, "GET", &headers) => r,
     }
     .map_err(|e| Failure::Stream(format!("multiplexer unreachable: {e}")))?;
     if !(200..300).contains(&response.status) {
@@ -131,7 +130,7 @@ async fn record_once(
     recording.update(channel, |s| s.recording = true);
     tracing::info!(channel, "recording");
     let mut cutter = Cutter::new(segment);
-    let mut body = response.body.whole_reads();
+    let mut body = response.body;
     let ended = loop {
         let read = tokio::select! {
             _ = stop.cancelled() => break "stopped".to_owned(),
